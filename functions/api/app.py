@@ -1,0 +1,136 @@
+"""The Jobs REST API: one Powertools resolver, errors mapped to HTTP in one place."""
+
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Final
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+import job_routes
+from jobs_core import errors
+from jobs_core.models.api import ErrorItem, Errors, Health
+from jobs_core.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+API_TITLE: Final = 'Jobs API'
+API_VERSION: Final = '1.0.0'
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(job_routes.router)
+app.enable_swagger(
+    path='/v1/docs',
+    title=API_TITLE,
+    version=API_VERSION,
+    description='A Flatfile-compatible Jobs API. Authenticate with `Authorization: Bearer <api key>`.',
+    security_schemes={'apiKey': HTTPBearer(description='An API key, e.g. sk_…')},
+    security=[{'apiKey': []}],
+)
+
+
+def openapi_document() -> str:
+    """The OpenAPI 3.1 document, exactly as served and as committed in openapi.json."""
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        security_schemes={'apiKey': HTTPBearer(description='An API key, e.g. sk_…')},
+        security=[{'apiKey': []}],
+    )
+
+
+@app.get('/health', include_in_schema=False)
+def health() -> Health:
+    return Health(status='ok')
+
+
+@app.get('/v1/openapi.json', include_in_schema=False)
+def openapi() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+# ---------------------------------------------------------------- errors
+def problem(status: HTTPStatus, items: list[ErrorItem], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=Errors(errors=items).model_dump_json(exclude_none=True),
+        headers=headers,
+    )
+
+
+_STATUS: Final[dict[type[errors.JobsError], HTTPStatus]] = {
+    errors.BadRequest: HTTPStatus.BAD_REQUEST,
+    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.Conflict: HTTPStatus.CONFLICT,
+    errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    errors.ServiceUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+@app.exception_handler(errors.JobsError)
+def domain_error(error: errors.JobsError) -> Response[str]:
+    headers = None
+    if isinstance(error, errors.ServiceUnavailable):
+        headers = {'Retry-After': str(error.retry_after)}
+    return problem(_STATUS[type(error)], [ErrorItem(key=error.key, message=error.message)], headers)
+
+
+def _describe(error: Any) -> ErrorItem:
+    location = [str(part) for part in error.get('loc', ()) if part not in {'body', 'query', 'path'}]
+    key = '.'.join(location) or 'body'
+    match error.get('type'):
+        case 'json_invalid':
+            return ErrorItem(key='body', message='The body is not valid JSON')
+        case 'extra_forbidden':
+            return ErrorItem(key=key, message=f'Unknown field: {key}')
+        case 'missing' if key == 'body':
+            return ErrorItem(key='body', message='A JSON body is required')
+        case _:
+            return ErrorItem(key=key, message=f'{key}: {error.get("msg", "is not valid")}')
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response[str]:
+    # 400 in the API's {"errors": [...]} shape, not Powertools' default 422.
+    return problem(HTTPStatus.BAD_REQUEST, [_describe(item) for item in error.errors()])
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    path = app.current_event.path
+    return problem(HTTPStatus.NOT_FOUND, [ErrorItem(key='path', message=f'No route for {path}')])
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception('Unhandled error', error_type=type(error).__name__)
+    return problem(
+        HTTPStatus.INTERNAL_SERVER_ERROR, [ErrorItem(key='server', message='Internal error; it has been logged')]
+    )
+
+
+def too_large(event: dict[str, Any]) -> dict[str, Any] | None:
+    """API Gateway accepts 10 MB; the API takes 1 MB, answered before any parsing."""
+    body = event.get('body') or ''
+    size = len(body) * 3 // 4 if event.get('isBase64Encoded') else len(body.encode())
+    if size <= MAX_BODY_BYTES:
+        return None
+    message = f'The body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes'
+    return {
+        'statusCode': HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        'headers': {'Content-Type': content_types.APPLICATION_JSON},
+        'body': json.dumps({'errors': [{'key': 'body', 'message': message}]}),
+        'isBase64Encoded': False,
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path='requestContext.requestId')
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: 'LambdaContext') -> dict[str, Any]:
+    return too_large(event) or app.resolve(event, context)

@@ -1,0 +1,149 @@
+"""The job lifecycle: every legal status transition, in one table.
+
+The store enforces a transition with a single conditional UpdateItem whose condition is the
+transition's `sources`; this module only decides what a request asks for. It never reads.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final
+
+from jobs_core.errors import BadRequest, Conflict
+from jobs_core.timestamps import format_timestamp
+
+if TYPE_CHECKING:
+    from jobs_core.models.job import Job, JobCreate, JobUpdate
+
+ALL_STATUSES: Final = frozenset(
+    {'created', 'planning', 'scheduled', 'waiting', 'ready', 'executing', 'complete', 'failed', 'canceled'}
+)
+TERMINAL: Final = frozenset({'complete', 'failed', 'canceled'})
+ACTIVE: Final = ALL_STATUSES - TERMINAL
+INITIAL: Final = frozenset({'created', 'planning', 'ready'})
+
+
+class Action(StrEnum):
+    EXECUTE = 'execute'
+    PLAN = 'plan'
+    ACK = 'ack'
+    COMPLETE = 'complete'
+    FAIL = 'fail'
+    CANCEL = 'cancel'
+    RETRY = 'retry'
+    ACKNOWLEDGE_OUTCOME = 'acknowledge the outcome of'
+    UPDATE = 'update'
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    sources: frozenset[str]
+    target: str | None  # None: the status stays as it is
+    # Statuses in which the action has already happened: the request succeeds and writes nothing.
+    already_done: frozenset[str] = frozenset()
+
+
+TRANSITIONS: Final[dict[Action, Transition]] = {
+    Action.EXECUTE: Transition(frozenset({'created', 'planning'}), 'ready', already_done=frozenset({'ready'})),
+    Action.PLAN: Transition(frozenset({'created'}), 'planning'),
+    Action.ACK: Transition(frozenset({'ready', 'executing'}), 'executing'),
+    Action.COMPLETE: Transition(frozenset({'ready', 'executing'}), 'complete'),
+    Action.FAIL: Transition(ACTIVE, 'failed'),
+    Action.CANCEL: Transition(ACTIVE, 'canceled'),
+    Action.RETRY: Transition(frozenset({'failed', 'canceled'}), 'ready'),
+    Action.ACKNOWLEDGE_OUTCOME: Transition(frozenset({'complete', 'failed'}), None),
+}
+
+# PATCH {status: X} takes the one action that leads to X, so it follows the same table.
+ACTION_BY_TARGET: Final[dict[str, Action]] = {
+    'ready': Action.EXECUTE,
+    'planning': Action.PLAN,
+    'executing': Action.ACK,
+    'complete': Action.COMPLETE,
+    'failed': Action.FAIL,
+    'canceled': Action.CANCEL,
+}
+
+
+@dataclass(slots=True)
+class Change:
+    """One conditional write: what to set, under which statuses it is legal."""
+
+    action: Action
+    sources: frozenset[str]
+    already_done: frozenset[str] = frozenset()
+    assign: dict[str, object] = field(default_factory=dict)
+    assign_if_absent: dict[str, object] = field(default_factory=dict)
+    remove: set[str] = field(default_factory=set)
+    increment: dict[str, int] = field(default_factory=dict)
+    must_be_absent: set[str] = field(default_factory=set)
+
+
+def initial_status(body: 'JobCreate') -> str:
+    if body.status is not None:
+        return body.status
+    return 'ready' if body.trigger == 'immediate' else 'created'
+
+
+def transition(action: Action, now: datetime, fields: dict[str, object] | None = None) -> Change:
+    """The write for `action`, with the request's own fields (already in wire names) merged in."""
+    rule = TRANSITIONS[action]
+    change = Change(action=action, sources=rule.sources, already_done=rule.already_done)
+    if rule.target is not None:
+        change.assign['status'] = rule.target
+    stamp = format_timestamp(now)
+    match action:
+        case Action.ACK:
+            change.assign_if_absent['startedAt'] = stamp
+        case Action.COMPLETE:
+            change.assign['progress'] = 100
+            change.assign['finishedAt'] = stamp
+        case Action.FAIL | Action.CANCEL:
+            change.assign['finishedAt'] = stamp
+        case Action.RETRY:
+            change.assign['progress'] = 0
+            change.increment['attempt'] = 1
+            change.remove |= {'outcome', 'finishedAt', 'startedAt', 'outcomeAcknowledgedAt', 'estimatedCompletionAt'}
+        case Action.ACKNOWLEDGE_OUTCOME:
+            change.assign['outcomeAcknowledgedAt'] = stamp
+            change.must_be_absent.add('outcomeAcknowledgedAt')
+        case _:
+            pass
+    change.assign.update(fields or {})
+    return change
+
+
+# Fields a PATCH may change only while the job is still running.
+_ACTIVE_ONLY_FIELDS: Final = frozenset({'config', 'progress', 'info', 'estimatedCompletionAt'})
+
+
+def update(body: 'JobUpdate', now: datetime) -> Change:
+    """PATCH /jobs/{id}: plain fields, plus `status` along the transition table."""
+    fields = body.model_dump(by_alias=True, exclude_none=True, mode='json')
+    if not fields:
+        raise BadRequest('The update is empty: give at least one field to change', key='body')
+    status = fields.pop('status', None)
+    if status is None:
+        change = Change(action=Action.UPDATE, sources=ALL_STATUSES)
+    elif status in ACTION_BY_TARGET:
+        change = transition(ACTION_BY_TARGET[status], now)
+    else:
+        raise Conflict(f"A job's status cannot be set to {status} by an update", key='status')
+
+    if _ACTIVE_ONLY_FIELDS & fields.keys():
+        change.sources &= ACTIVE
+    if 'outcomeAcknowledgedAt' in fields:
+        change.sources &= TRANSITIONS[Action.ACKNOWLEDGE_OUTCOME].sources
+        change.must_be_absent.add('outcomeAcknowledgedAt')
+    change.assign.update(fields)
+    if not change.sources:
+        raise Conflict('These fields cannot be changed together: no job status allows it', key='status')
+    return change
+
+
+def explain_conflict(change: Change, job: 'Job') -> str:
+    """The 409 message: what was asked, and why the job's current state forbids it."""
+    if job.status in change.sources and job.outcome_acknowledged_at is not None:
+        return f"Cannot {change.action} job {job.id}: its outcome was already acknowledged"
+    allowed = ', '.join(sorted(change.sources))
+    return f'Cannot {change.action} job {job.id}: it is {job.status} (allowed only when {allowed})'

@@ -1,0 +1,1 @@
+"""Models shared by the API, the store and (later) the publisher and SDK."""

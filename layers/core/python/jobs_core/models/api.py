@@ -1,0 +1,45 @@
+"""Response envelopes of the API: {"data": …}, lists with pagination, and the error body."""
+
+from pydantic import BaseModel, Field
+
+from jobs_core.models.base import Omittable, OutputModel
+from jobs_core.models.job import Job
+
+
+class Pagination(OutputModel):
+    current_page: int
+    page_count: int
+    total_count: int
+    next_page_token: Omittable[str] = Field(
+        default=None, description='Opaque cursor for the next page; pass it back as pageToken'
+    )
+
+
+class JobResponse(OutputModel):
+    data: Job
+
+
+class ListJobsResponse(OutputModel):
+    data: list[Job]
+    pagination: Pagination
+
+
+class SuccessData(OutputModel):
+    success: bool
+
+
+class SuccessResponse(OutputModel):
+    data: SuccessData
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorItem(BaseModel):
+    key: Omittable[str] = None
+    message: str
+
+
+class Errors(BaseModel):
+    errors: list[ErrorItem]

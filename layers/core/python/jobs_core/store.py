@@ -1,0 +1,345 @@
+"""The job store: the port the domain speaks to, and its DynamoDB adapter.
+
+Every key is scoped by the caller's environment, so another tenant's job simply does not exist
+here. A lifecycle change is one conditional UpdateItem; a list page is one Query on an index.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from botocore.exceptions import ClientError
+
+from jobs_core.dynamo import dynamodb_client, error_code, from_item, to_item, to_value, translate
+from jobs_core.errors import BadRequest
+from jobs_core.models.job import Job
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+
+    from jobs_core.lifecycle import Change
+    from jobs_core.models.job import JobListQuery
+    from jobs_core.models.tenant import Tenant
+
+ENTITY: Final = 'job'
+SORT_KEY: Final = 'listSk'
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    jobs: list[Job]
+    total: int
+    next_token: str | None
+
+
+class ConditionFailed(Exception):  # noqa: N818 - named after DynamoDB's own exception
+    """The conditional write did not apply. `current` is the job as it was, or None if absent."""
+
+    def __init__(self, current: Job | None) -> None:
+        super().__init__('condition failed')
+        self.current = current
+
+
+class JobStore(Protocol):
+    def create(self, tenant: 'Tenant', job: Job) -> None: ...
+    def get(self, tenant: 'Tenant', job_id: str) -> Job | None: ...
+    def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job: ...
+    def delete(self, tenant: 'Tenant', job_id: str) -> Job | None: ...
+    def list(self, tenant: 'Tenant', query: 'JobListQuery') -> JobPage: ...
+
+
+def job_key(environment_id: str, job_id: str) -> dict[str, 'AttributeValueTypeDef']:
+    return {'pk': {'S': f'JOB#{environment_id}#{job_id}'}, 'sk': {'S': 'JOB'}}
+
+
+def _workbook_of(job: dict[str, Any]) -> str | None:
+    for candidate in (job.get('source'), job.get('destination')):
+        if isinstance(candidate, str) and candidate.startswith('us_wb_'):
+            return candidate
+    return None
+
+
+def _file_of(job: dict[str, Any]) -> str | None:
+    if job.get('fileId'):
+        return str(job['fileId'])
+    source = job.get('source')
+    return source if isinstance(source, str) and source.startswith('us_fl_') else None
+
+
+# One sparse index per list filter. The order is the order of preference when a list asks
+# for several: the most selective index first, the remaining filters applied to its pages.
+INDEXES: Final[tuple[tuple[str, str, str], ...]] = (
+    # (query field, index name, partition attribute)
+    ('parent_id', 'byParent', 'parentKey'),
+    ('file_id', 'byFile', 'fileKey'),
+    ('workbook_id', 'byWorkbook', 'workbookKey'),
+    ('source', 'bySource', 'sourceKey'),
+    ('space_id', 'bySpace', 'spaceKey'),
+    ('status', 'byStatus', 'statusKey'),
+)
+
+
+def index_keys(environment_id: str, job: dict[str, Any]) -> dict[str, str]:
+    """The partition keys of every index this job belongs to, each prefixed by its environment."""
+    values = {
+        'parentKey': job.get('parentId'),
+        'fileKey': _file_of(job),
+        'workbookKey': _workbook_of(job),
+        'sourceKey': job.get('source'),
+        'spaceKey': job.get('spaceId'),
+        'statusKey': job.get('status'),
+    }
+    keys = {name: f'{environment_id}#{value}' for name, value in values.items() if value}
+    keys['envKey'] = environment_id
+    if not job.get('parentId'):
+        keys['topKey'] = environment_id
+    return keys
+
+
+class DynamoJobStore:
+    def __init__(self, table_name: str, client: 'DynamoDBClient | None' = None) -> None:
+        self._table = table_name
+        self._client = client or dynamodb_client()
+
+    # ------------------------------------------------------------ writes
+    def create(self, tenant: 'Tenant', job: Job) -> None:
+        values = job.model_dump(by_alias=True, exclude_none=True, mode='json')
+        item = {
+            **values,
+            **index_keys(tenant.environment_id, values),
+            SORT_KEY: f'{values["createdAt"]}#{job.id}',
+            'entity': ENTITY,
+            'accountId': tenant.account_id,
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={**to_item(item), **job_key(tenant.environment_id, job.id)},
+                ConditionExpression='attribute_not_exists(pk)',
+            )
+        except ClientError as error:
+            raise translate(error) from error
+
+    def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job:
+        expression = _UpdateExpression()
+        for name, value in change.assign.items():
+            expression.assign(name, value)
+        if 'status' in change.assign:
+            expression.assign('statusKey', f'{tenant.environment_id}#{change.assign["status"]}')
+        for name, value in change.assign_if_absent.items():
+            expression.assign_if_absent(name, value)
+        for name, amount in change.increment.items():
+            expression.add_to(name, amount)
+        for name in change.remove - change.assign.keys():
+            expression.drop(name)
+        expression.assign('updatedAt', now)
+        expression.add_to('version', 1)
+
+        statuses = ', '.join(expression.value(status) for status in sorted(change.sources))
+        condition = [f'attribute_exists(pk) AND {expression.name("status")} IN ({statuses})']
+        condition += [f'attribute_not_exists({expression.name(name)})' for name in sorted(change.must_be_absent)]
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=job_key(tenant.environment_id, job_id),
+                UpdateExpression=expression.render(),
+                ConditionExpression=' AND '.join(condition),
+                ExpressionAttributeNames=expression.names,
+                ExpressionAttributeValues=expression.values,
+                ReturnValues='ALL_NEW',
+                ReturnValuesOnConditionCheckFailure='ALL_OLD',
+            )
+        except ClientError as error:
+            if error_code(error) == 'ConditionalCheckFailedException':
+                old = error.response.get('Item')  # type: ignore[typeddict-item]
+                raise ConditionFailed(_job(old) if old else None) from error
+            raise translate(error) from error
+        return _job(response['Attributes'])
+
+    def delete(self, tenant: 'Tenant', job_id: str) -> Job | None:
+        try:
+            response = self._client.delete_item(
+                TableName=self._table,
+                Key=job_key(tenant.environment_id, job_id),
+                ConditionExpression='attribute_exists(pk)',
+                ReturnValues='ALL_OLD',
+            )
+        except ClientError as error:
+            if error_code(error) == 'ConditionalCheckFailedException':
+                return None
+            raise translate(error) from error
+        return _job(response['Attributes'])
+
+    # ------------------------------------------------------------ reads
+    def get(self, tenant: 'Tenant', job_id: str) -> Job | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key=job_key(tenant.environment_id, job_id), ConsistentRead=True
+            )
+        except ClientError as error:
+            raise translate(error) from error
+        item = response.get('Item')
+        return _job(item) if item else None
+
+    def list(self, tenant: 'Tenant', query: 'JobListQuery') -> JobPage:
+        plan = _QueryPlan.for_query(tenant.environment_id, query)
+        request: QueryInputTypeDef = {
+            'TableName': self._table,
+            'IndexName': plan.index,
+            'KeyConditionExpression': '#pk = :pk',
+            'ExpressionAttributeNames': {'#pk': plan.partition_attribute, **plan.filter_names},
+            'ExpressionAttributeValues': {':pk': {'S': plan.partition}, **plan.filter_values},
+            'ScanIndexForward': query.sort_direction == 'asc',
+        }
+        if plan.filter_expression:
+            request['FilterExpression'] = plan.filter_expression
+
+        start_key = plan.decode_token(query.page_token) if query.page_token else None
+        skip = 0 if query.page_token else (query.page_number - 1) * query.page_size
+        wanted = skip + query.page_size + 1  # one more than the page tells whether another follows
+        items: list[dict[str, Any]] = []
+        try:
+            while len(items) < wanted:
+                # Without a filter every item read is returned, so read exactly what is missing;
+                # with one, read ahead so a sparse filter does not take a round trip per item.
+                limit = wanted - len(items)
+                page_request: QueryInputTypeDef = {
+                    **request,
+                    'Limit': max(limit, 100) if plan.filter_expression else limit,
+                }
+                if start_key:
+                    page_request['ExclusiveStartKey'] = start_key
+                response = self._client.query(**page_request)
+                items.extend(response['Items'])
+                start_key = response.get('LastEvaluatedKey')
+                if not start_key:
+                    break
+            total = self._count({k: v for k, v in request.items() if k != 'ScanIndexForward'})  # type: ignore[arg-type]
+        except ClientError as error:
+            raise translate(error) from error
+
+        page = items[skip : skip + query.page_size]
+        more = len(items) > skip + query.page_size
+        next_token = plan.encode_token(page[-1]) if more and page else None
+        return JobPage(jobs=[_job(item) for item in page], total=total, next_token=next_token)
+
+    def _count(self, request: 'QueryInputTypeDef') -> int:
+        total = 0
+        start_key = None
+        while True:
+            count_request: QueryInputTypeDef = {**request, 'Select': 'COUNT'}
+            if start_key:
+                count_request['ExclusiveStartKey'] = start_key
+            response = self._client.query(**count_request)
+            total += response['Count']
+            start_key = response.get('LastEvaluatedKey')
+            if not start_key:
+                return total
+
+
+def _job(item: dict[str, Any]) -> Job:
+    return Job.model_validate(from_item(item))
+
+
+class _UpdateExpression:
+    """Builds an UpdateExpression with placeholders for every name (so reserved words are safe)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, AttributeValueTypeDef] = {}
+        self._set: list[str] = []
+        self._remove: list[str] = []
+
+    def name(self, attribute: str) -> str:
+        placeholder = f'#n{len(self.names)}'
+        for existing, name in self.names.items():
+            if name == attribute:
+                return existing
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: object) -> str:
+        placeholder = f':v{len(self.values)}'
+        self.values[placeholder] = to_value(value)
+        return placeholder
+
+    def assign(self, attribute: str, value: object) -> None:
+        self._set.append(f'{self.name(attribute)} = {self.value(value)}')
+
+    def assign_if_absent(self, attribute: str, value: object) -> None:
+        name = self.name(attribute)
+        self._set.append(f'{name} = if_not_exists({name}, {self.value(value)})')
+
+    def add_to(self, attribute: str, amount: int) -> None:
+        name = self.name(attribute)
+        self._set.append(f'{name} = if_not_exists({name}, {self.value(0)}) + {self.value(amount)}')
+
+    def drop(self, attribute: str) -> None:
+        self._remove.append(self.name(attribute))
+
+    def render(self) -> str:
+        expression = 'SET ' + ', '.join(self._set)
+        if self._remove:
+            expression += ' REMOVE ' + ', '.join(self._remove)
+        return expression
+
+
+@dataclass(frozen=True, slots=True)
+class _QueryPlan:
+    index: str
+    partition_attribute: str
+    partition: str
+    filter_expression: str
+    filter_names: dict[str, str]
+    filter_values: dict[str, 'AttributeValueTypeDef']
+
+    @classmethod
+    def for_query(cls, environment_id: str, query: 'JobListQuery') -> '_QueryPlan':
+        wanted = {
+            attribute: f'{environment_id}#{getattr(query, field)}'
+            for field, _, attribute in INDEXES
+            if getattr(query, field) is not None
+        }
+        chosen = next(((index, attr) for _, index, attr in INDEXES if attr in wanted), None)
+        if chosen is None:
+            index, attribute = ('byTopLevel', 'topKey') if query.exclude_child_jobs else ('byEnvironment', 'envKey')
+            partition = environment_id
+        else:
+            index, attribute = chosen
+            partition = wanted.pop(attribute)
+
+        names: dict[str, str] = {}
+        values: dict[str, AttributeValueTypeDef] = {}
+        clauses: list[str] = []
+        for position, (other, value) in enumerate(sorted(wanted.items())):
+            names[f'#f{position}'] = other
+            values[f':f{position}'] = {'S': value}
+            clauses.append(f'#f{position} = :f{position}')
+        if query.exclude_child_jobs and index not in {'byTopLevel', 'byParent'}:
+            names['#top'] = 'topKey'
+            clauses.append('attribute_exists(#top)')
+        return cls(index, attribute, partition, ' AND '.join(clauses), names, values)
+
+    def encode_token(self, item: dict[str, Any]) -> str:
+        key = {name: item[name] for name in ('pk', 'sk', SORT_KEY, self.partition_attribute)}
+        raw = json.dumps({'i': self.index, 'k': key}, separators=(',', ':')).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip('=')
+
+    def decode_token(self, token: str) -> dict[str, 'AttributeValueTypeDef']:
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(token + '=' * (-len(token) % 4)))
+            key = decoded['k']
+            valid = (
+                decoded['i'] == self.index
+                and set(key) == {'pk', 'sk', SORT_KEY, self.partition_attribute}
+                and key[self.partition_attribute] == {'S': self.partition}
+                and all(isinstance(value, dict) and isinstance(value.get('S'), str) for value in key.values())
+            )
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            raise BadRequest('pageToken is not a token this API issued', key='pageToken') from error
+        if not valid:
+            raise BadRequest('pageToken belongs to a different query', key='pageToken')
+        return key  # type: ignore[no-any-return]

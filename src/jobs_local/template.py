@@ -1,0 +1,141 @@
+"""Reads template.yaml, the single source of infrastructure truth, for the tests and the local stack.
+
+Only what local emulation needs is interpreted: DynamoDB tables, functions (code folder, handler,
+environment) and their API events. Intrinsics are resolved against local names.
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / 'template.yaml'
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that reads the short intrinsic forms (!Ref, !GetAtt, !Sub…) as their long forms."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = 'Ref' if suffix == 'Ref' else f'Fn::{suffix}'
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == 'GetAtt':
+            value = str(value).split('.', 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor('!', _intrinsic)
+
+
+@cache
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as stream:
+        return yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def resources(kind: str, path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    return {name: spec for name, spec in load(path)['Resources'].items() if spec['Type'] == kind}
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    function: str
+    path: str  # as in the template, e.g. /v1/{proxy+}
+    method: str  # GET, POST…, or ANY
+    authorized: bool
+
+    def matches(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when this route serves the request, else None."""
+        if self.method not in {'ANY', method.upper()}:
+            return None
+        pattern = re.sub(r'\\\{(\w+)\\\+\\\}', r'(?P<\1>.+)', re.escape(self.path))
+        pattern = re.sub(r'\\\{(\w+)\\\}', r'(?P<\1>[^/]+)', pattern)
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, Any] = field(default_factory=dict)
+
+
+def functions(path: Path = TEMPLATE) -> dict[str, FunctionSpec]:
+    template = load(path)
+    globals_env = template.get('Globals', {}).get('Function', {}).get('Environment', {}).get('Variables', {})
+    specs = {}
+    for name, spec in resources('AWS::Serverless::Function', path).items():
+        properties = spec['Properties']
+        environment = {**globals_env, **properties.get('Environment', {}).get('Variables', {})}
+        specs[name] = FunctionSpec(
+            name=name,
+            code_uri=path.parent / properties['CodeUri'],
+            handler=properties['Handler'],
+            environment=environment,
+        )
+    return specs
+
+
+def api_routes(path: Path = TEMPLATE) -> list[ApiRoute]:
+    """Every Api event of every function; explicit paths before greedy {proxy+} ones, as API Gateway does."""
+    template = load(path)
+    apis = resources('AWS::Serverless::Api', path)
+    routes = []
+    for name, spec in resources('AWS::Serverless::Function', path).items():
+        for event in spec['Properties'].get('Events', {}).values():
+            if event['Type'] != 'Api':
+                continue
+            properties = event['Properties']
+            api = apis.get(properties.get('RestApiId', {}).get('Ref', ''), {})
+            has_default = bool(api.get('Properties', {}).get('Auth', {}).get('DefaultAuthorizer'))
+            authorizer = properties.get('Auth', {}).get('Authorizer')
+            routes.append(
+                ApiRoute(
+                    function=name,
+                    path=properties['Path'],
+                    method=properties['Method'].upper(),
+                    authorized=authorizer != 'NONE' and (has_default or authorizer is not None),
+                )
+            )
+    del template
+    return sorted(routes, key=lambda route: ('+}' in route.path, -len(route.path)))
+
+
+def table_definition(logical_id: str, table_name: str, path: Path = TEMPLATE) -> dict[str, Any]:
+    """CreateTable arguments for a table of the template, as CloudFormation would send them."""
+    properties = resources('AWS::DynamoDB::Table', path)[logical_id]['Properties']
+    definition: dict[str, Any] = {
+        'TableName': table_name,
+        'AttributeDefinitions': properties['AttributeDefinitions'],
+        'KeySchema': properties['KeySchema'],
+        'BillingMode': properties.get('BillingMode', 'PROVISIONED'),
+    }
+    for optional in ('GlobalSecondaryIndexes', 'LocalSecondaryIndexes', 'StreamSpecification'):
+        if optional in properties:
+            definition[optional] = properties[optional]
+    if 'StreamSpecification' in definition:
+        definition['StreamSpecification'] = {'StreamEnabled': True, **definition['StreamSpecification']}
+    return definition
+
+
+def create_tables(client: 'DynamoDBClient', names: dict[str, str], path: Path = TEMPLATE) -> None:
+    """Create each template table under its local name ({logical id: name}), with its TTL."""
+    for logical_id, table_name in names.items():
+        client.create_table(**table_definition(logical_id, table_name, path))
+        ttl = resources('AWS::DynamoDB::Table', path)[logical_id]['Properties'].get('TimeToLiveSpecification')
+        if ttl:
+            client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
