@@ -1,9 +1,7 @@
 """Shared test builders: API Gateway events, Lambda contexts, and loading a function's entry module."""
 
 import base64
-import importlib.util
 import json
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,26 +9,18 @@ from types import ModuleType
 from typing import Any
 
 from jobs_core.models.tenant import Tenant
+from jobs_local.functions import load_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT = Tenant(account_id='us_acc_test0000001', environment_id='us_env_test0000001', actor_id='us_key_test0000001')
-OTHER_TENANT = Tenant(account_id='us_acc_test0000002', environment_id='us_env_test0000002', actor_id='us_key_test0000002')
+OTHER_TENANT = Tenant(
+    account_id='us_acc_test0000002', environment_id='us_env_test0000002', actor_id='us_key_test0000002'
+)
 
 
 def load_function(name: str) -> ModuleType:
-    """functions/<name>/app.py under a unique module name, its folder importable as Lambda makes it."""
-    folder = ROOT / 'functions' / name
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    module_name = f'{name}_app'
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, folder / 'app.py')
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    """functions/<name>/app.py, imported the way the local stack imports it (see jobs_local.functions)."""
+    return load_entry(f'{name.capitalize()}Function')
 
 
 @dataclass

@@ -22,6 +22,7 @@ from tenancy import tenant_of
 
 router = APIGatewayRouter()
 
+
 @cache
 def service() -> JobService:
     # Built on the first request, once per container: the client is reused by every invocation.

@@ -1,7 +1,8 @@
 """Reads template.yaml, the single source of infrastructure truth, for the tests and the local stack.
 
 Only what local emulation needs is interpreted: DynamoDB tables, functions (code folder, handler,
-environment) and their API events. Intrinsics are resolved against local names.
+environment, memory, timeout), their API events, the API's authorizer and its gateway responses.
+Intrinsics are resolved against local names.
 """
 
 import re
@@ -72,11 +73,14 @@ class FunctionSpec:
     code_uri: Path
     handler: str
     environment: dict[str, Any] = field(default_factory=dict)
+    memory_size: int = 128  # Lambda's defaults when neither the function nor Globals set them
+    timeout: int = 3
 
 
 def functions(path: Path = TEMPLATE) -> dict[str, FunctionSpec]:
     template = load(path)
-    globals_env = template.get('Globals', {}).get('Function', {}).get('Environment', {}).get('Variables', {})
+    globals_function = template.get('Globals', {}).get('Function', {})
+    globals_env = globals_function.get('Environment', {}).get('Variables', {})
     specs = {}
     for name, spec in resources('AWS::Serverless::Function', path).items():
         properties = spec['Properties']
@@ -86,8 +90,92 @@ def functions(path: Path = TEMPLATE) -> dict[str, FunctionSpec]:
             code_uri=path.parent / properties['CodeUri'],
             handler=properties['Handler'],
             environment=environment,
+            memory_size=int(properties.get('MemorySize', globals_function.get('MemorySize', 128))),
+            timeout=int(properties.get('Timeout', globals_function.get('Timeout', 3))),
         )
     return specs
+
+
+def parameter_defaults(path: Path = TEMPLATE) -> dict[str, Any]:
+    """Each template parameter's Default (the value a deploy without overrides uses)."""
+    return {name: spec['Default'] for name, spec in load(path).get('Parameters', {}).items() if 'Default' in spec}
+
+
+def resolve(value: Any, refs: dict[str, str], path: Path = TEMPLATE) -> str:
+    """A scalar property as a string: `Ref` to a resource from `refs` (logical id → local name), `Ref` to a
+    parameter as its Default. Anything the local stack cannot know raises ValueError, never a guess."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and set(value) == {'Ref'}:
+        name = value['Ref']
+        if name in refs:
+            return refs[name]
+        defaults = parameter_defaults(path)
+        if name in defaults:
+            return resolve(defaults[name], refs, path)
+        raise ValueError(f'!Ref {name}: not a local resource and not a parameter with a Default')
+    raise ValueError(f'Cannot resolve {value!r} locally (only literals and !Ref are supported)')
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    """An API's default Lambda authorizer, as API Gateway runs it."""
+
+    name: str
+    function: str  # logical id of the authorizer function
+    payload_type: str  # REQUEST or TOKEN
+    identity_headers: tuple[str, ...]
+    ttl_seconds: int  # ReauthorizeEvery: how long a result is cached per identity
+
+
+def default_authorizer(api: str, path: Path = TEMPLATE) -> AuthorizerSpec | None:
+    """The DefaultAuthorizer of the AWS::Serverless::Api `api`, or None when it has none."""
+    auth = resources('AWS::Serverless::Api', path)[api]['Properties'].get('Auth', {})
+    name = auth.get('DefaultAuthorizer')
+    if not name:
+        return None
+    spec = auth['Authorizers'][name]
+    arn = spec['FunctionArn']
+    if not (isinstance(arn, dict) and 'Fn::GetAtt' in arn and arn['Fn::GetAtt'][1] == 'Arn'):
+        raise ValueError(f'Authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn to run locally')
+    identity = spec.get('Identity', {})
+    return AuthorizerSpec(
+        name=name,
+        function=arn['Fn::GetAtt'][0],
+        payload_type=spec.get('FunctionPayloadType', 'TOKEN'),
+        identity_headers=tuple(identity.get('Headers', ['Authorization'])),
+        ttl_seconds=int(resolve(identity.get('ReauthorizeEvery', 300), {}, path)),
+    )
+
+
+@dataclass(frozen=True)
+class GatewayResponseSpec:
+    """A customised API Gateway response: status (None keeps the type's default), template, static headers."""
+
+    status: int | None
+    template: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def gateway_responses(api: str, path: Path = TEMPLATE) -> dict[str, GatewayResponseSpec]:
+    """The API's GatewayResponses by type (UNAUTHORIZED, DEFAULT_4XX…), application/json templates."""
+    configured = resources('AWS::Serverless::Api', path)[api]['Properties'].get('GatewayResponses', {})
+    responses = {}
+    for kind, spec in configured.items():
+        headers = {
+            name: value[1:-1]  # static values are quoted: "'1'"; mappings from the request are not supported
+            for name, value in spec.get('ResponseParameters', {}).get('Headers', {}).items()
+            if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'"
+        }
+        status = spec.get('StatusCode')
+        responses[kind] = GatewayResponseSpec(
+            status=int(status) if status is not None else None,
+            template=spec.get('ResponseTemplates', {}).get('application/json'),
+            headers=headers,
+        )
+    return responses
 
 
 def api_routes(path: Path = TEMPLATE) -> list[ApiRoute]:

@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from datetime import datetime
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from jobs_core import ids, lifecycle
 from jobs_core.errors import BadRequest, Conflict, NotFound
 from jobs_core.lifecycle import Action, Change
@@ -16,6 +18,7 @@ from jobs_core.models.job import (
     JobUpdate,
 )
 from jobs_core.models.tenant import Tenant
+from jobs_core.observability import metrics
 from jobs_core.store import ConditionFailed, JobPage, JobStore
 from jobs_core.timestamps import format_timestamp, now
 
@@ -49,6 +52,7 @@ class JobService:
             }
         )
         self._store.create(tenant, job)
+        metrics.add_metric(name='JobsCreated', unit=MetricUnit.Count, value=1)
         return job
 
     def get(self, tenant: Tenant, job_id: str) -> Job:
@@ -61,7 +65,8 @@ class JobService:
         return self._store.list(tenant, query)
 
     def update(self, tenant: Tenant, job_id: str, body: JobUpdate) -> Job:
-        return self._apply(tenant, job_id, lifecycle.update(body, self._clock()))
+        stamp = self._clock()
+        return self._apply(tenant, job_id, lifecycle.update(body, stamp), stamp)
 
     def execute(self, tenant: Tenant, job_id: str) -> Job:
         return self._transition(tenant, job_id, Action.EXECUTE)
@@ -98,17 +103,21 @@ class JobService:
         details: JobAckDetails | JobCompleteDetails | JobCancelDetails | None = None,
     ) -> Job:
         fields = details.model_dump(by_alias=True, exclude_none=True, mode='json') if details else {}
-        return self._apply(tenant, job_id, lifecycle.transition(action, self._clock(), fields))
+        stamp = self._clock()
+        return self._apply(tenant, job_id, lifecycle.transition(action, stamp, fields), stamp)
 
-    def _apply(self, tenant: Tenant, job_id: str, change: Change) -> Job:
+    def _apply(self, tenant: Tenant, job_id: str, change: Change, stamp: datetime) -> Job:
         try:
-            return self._store.apply(tenant, job_id, change, format_timestamp(self._clock()))
+            job = self._store.apply(tenant, job_id, change, format_timestamp(stamp))
         except ConditionFailed as failed:
             if failed.current is None:
                 raise _not_found(job_id) from failed
             if failed.current.status in change.already_done:
                 return failed.current
+            metrics.add_metric(name='JobTransitionsRefused', unit=MetricUnit.Count, value=1)
             raise Conflict(lifecycle.explain_conflict(change, failed.current), key='status') from failed
+        metrics.add_metric(name='JobTransitions', unit=MetricUnit.Count, value=1)
+        return job
 
 
 def _not_found(job_id: str) -> NotFound:

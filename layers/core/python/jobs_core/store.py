@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from botocore.exceptions import ClientError
 
@@ -35,7 +35,7 @@ class JobPage:
     next_token: str | None
 
 
-class ConditionFailed(Exception):  # noqa: N818 - named after DynamoDB's own exception
+class ConditionFailed(Exception):
     """The conditional write did not apply. `current` is the job as it was, or None if absent."""
 
     def __init__(self, current: Job | None) -> None:
@@ -154,7 +154,7 @@ class DynamoJobStore:
             )
         except ClientError as error:
             if error_code(error) == 'ConditionalCheckFailedException':
-                old = error.response.get('Item')  # type: ignore[typeddict-item]
+                old = cast('dict[str, Any] | None', error.response.get('Item'))  # ALL_OLD, only on this error
                 raise ConditionFailed(_job(old) if old else None) from error
             raise translate(error) from error
         return _job(response['Attributes'])

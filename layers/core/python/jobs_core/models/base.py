@@ -23,7 +23,6 @@ class OutputModel(BaseModel):
     )
 
 
-
 def _as_utc(value: datetime) -> datetime:
     # A timestamp without a zone is read as UTC, the zone every stored timestamp is in.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

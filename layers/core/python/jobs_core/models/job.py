@@ -6,7 +6,9 @@ from pydantic import Field
 
 from jobs_core.models.base import InputModel, JsonObject, Omittable, OutputModel, Progress, ResourceId, Timestamp
 
-JobStatus = Literal['created', 'planning', 'scheduled', 'waiting', 'ready', 'executing', 'complete', 'failed', 'canceled']
+JobStatus = Literal[
+    'created', 'planning', 'scheduled', 'waiting', 'ready', 'executing', 'complete', 'failed', 'canceled'
+]
 InitialStatus = Literal['created', 'planning', 'ready']
 Trigger = Literal['manual', 'immediate']
 JobMode = Literal['foreground', 'background', 'toolbarBlocking', 'hidden']
@@ -242,15 +244,20 @@ class JobCancelDetails(InputModel):
 class JobListQuery(InputModel):
     """The filters of GET /v1/jobs."""
 
-    environment_id: ResourceId | None = None
+    environment_id: ResourceId | None = Field(default=None, description="Only the API key's environment has jobs")
     space_id: ResourceId | None = None
-    workbook_id: ResourceId | None = None
-    file_id: ResourceId | None = None
-    parent_id: ResourceId | None = None
+    workbook_id: ResourceId | None = Field(
+        default=None,
+        description='Jobs whose source is this workbook, or whose destination is when the source is not one',
+    )
+    file_id: ResourceId | None = Field(default=None, description='Jobs whose fileId, or else source, is this file')
+    parent_id: ResourceId | None = Field(default=None, description='The parts of this split job')
     source: ResourceId | None = None
     status: JobStatus | None = None
-    exclude_child_jobs: bool = False
-    sort_direction: Literal['asc', 'desc'] = 'desc'
+    exclude_child_jobs: bool = Field(default=False, description='Only top-level jobs, unless parentId is given')
+    sort_direction: Literal['asc', 'desc'] = Field(default='desc', description='By createdAt; newest first by default')
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
     page_number: Annotated[int, Field(ge=1, le=10_000)] = 1
-    page_token: Annotated[str, Field(max_length=2048)] | None = None
+    page_token: Annotated[str, Field(max_length=2048)] | None = Field(
+        default=None, description='The nextPageToken of the previous page; pageNumber is then ignored'
+    )
