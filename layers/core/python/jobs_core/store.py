@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from jobs_core.dynamo import dynamodb_client, error_code, from_item, to_item, to_value, translate
 from jobs_core.errors import BadRequest
 from jobs_core.models.job import Job
+from jobs_core.resources import file_of, workbook_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,20 +56,6 @@ def job_key(environment_id: str, job_id: str) -> dict[str, 'AttributeValueTypeDe
     return {'pk': {'S': f'JOB#{environment_id}#{job_id}'}, 'sk': {'S': 'JOB'}}
 
 
-def _workbook_of(job: dict[str, Any]) -> str | None:
-    for candidate in (job.get('source'), job.get('destination')):
-        if isinstance(candidate, str) and candidate.startswith('us_wb_'):
-            return candidate
-    return None
-
-
-def _file_of(job: dict[str, Any]) -> str | None:
-    if job.get('fileId'):
-        return str(job['fileId'])
-    source = job.get('source')
-    return source if isinstance(source, str) and source.startswith('us_fl_') else None
-
-
 # One sparse index per list filter. The order is the order of preference when a list asks
 # for several: the most selective index first, the remaining filters applied to its pages.
 INDEXES: Final[tuple[tuple[str, str, str], ...]] = (
@@ -86,8 +73,8 @@ def index_keys(environment_id: str, job: dict[str, Any]) -> dict[str, str]:
     """The partition keys of every index this job belongs to, each prefixed by its environment."""
     values = {
         'parentKey': job.get('parentId'),
-        'fileKey': _file_of(job),
-        'workbookKey': _workbook_of(job),
+        'fileKey': file_of(job),
+        'workbookKey': workbook_of(job),
         'sourceKey': job.get('source'),
         'spaceKey': job.get('spaceId'),
         'statusKey': job.get('status'),
@@ -136,6 +123,7 @@ class DynamoJobStore:
         for name in change.remove - change.assign.keys():
             expression.drop(name)
         expression.assign('updatedAt', now)
+        expression.assign('updatedBy', tenant.actor_id)
         expression.add_to('version', 1)
 
         statuses = ', '.join(expression.value(status) for status in sorted(change.sources))

@@ -1,0 +1,86 @@
+"""Lifecycle events from one DynamoDB stream record of a job item (pure; the publisher sends them).
+
+An event's id is derived from the stream record and its topic, so a redelivered record yields
+the same ids and consumers can drop duplicates; `version` lets them drop stale updates.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from jobs_core.models.event import Event, EventContext
+from jobs_core.resources import file_of, sheet_of, workbook_of
+from jobs_core.topics import PART_COUNTERS, job_topics
+
+# EventBridge takes 256 KiB per entry; past this the job's input is left out of the payload
+# (it stays on the job, which the event names).
+MAX_DETAIL_BYTES: Final = 200 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChange:
+    """The parts of a stream record an event is made from (images already plain dicts)."""
+
+    record_id: str
+    event_name: str  # INSERT | MODIFY | REMOVE
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    happened_at: datetime
+
+
+def event_id(record_id: str, topic: str) -> str:
+    return 'us_evt_' + hashlib.sha256(f'{record_id}|{topic}'.encode()).hexdigest()[:24]
+
+
+def job_events(change: StreamChange) -> list[Event]:
+    image = change.new if change.new is not None else change.old
+    if image is None:
+        return []
+    return [
+        _event(change, image, topic) for topic in job_topics(change.event_name, change.old, change.new)
+    ]
+
+
+def _event(change: StreamChange, job: dict[str, Any], topic: str) -> Event:
+    payload: dict[str, Any] = {
+        'domain': job.get('type'),
+        'operation': job.get('operation'),
+        'job': f'{job.get("type")}:{job.get("operation")}',
+        'status': job.get('status'),
+        'info': job.get('info'),
+        'isPart': job.get('parentId') is not None,
+        'input': job.get('input'),
+        'progress': job.get('progress'),
+        'managed': job.get('managed'),
+    }
+    if topic == 'job:parts-completed':
+        payload['parts'] = {
+            'total': int(job.get('partsTotal', 0)),
+            **{counter.removeprefix('parts').lower(): int(job.get(counter, 0)) for counter in PART_COUNTERS},
+        }
+    payload = {key: value for key, value in payload.items() if value is not None}
+    if len(json.dumps(payload.get('input', ''))) > MAX_DETAIL_BYTES:
+        payload.pop('input')
+        payload['inputOmitted'] = True
+
+    created_at = job.get('updatedAt') if change.new is not None else None
+    return Event(
+        id=event_id(change.record_id, topic),
+        topic=topic,
+        domain='job',
+        context=EventContext(
+            account_id=job['accountId'],
+            environment_id=job['environmentId'],
+            space_id=job.get('spaceId'),
+            workbook_id=workbook_of(job),
+            sheet_id=sheet_of(job),
+            file_id=file_of(job),
+            job_id=job['id'],
+            actor_id=job.get('updatedBy') or job.get('createdBy'),
+        ),
+        payload=payload,
+        created_at=created_at or change.happened_at.astimezone(UTC),
+        version=job.get('version'),
+    )
