@@ -14,6 +14,7 @@ from jobs_core.models.job import (
     JobCompleteDetails,
     JobCreate,
     JobListQuery,
+    JobSplitDetails,
     JobUpdate,
 )
 from jobs_core.settings import table_settings
@@ -36,7 +37,7 @@ def list_jobs(query: Annotated[JobListQuery, Query()]) -> ListJobsResponse:
         # Another environment's jobs never appear: to this key that environment is empty.
         page = JobPage(jobs=[], total=0, next_token=None)
     else:
-        page = service().list(tenant, query)
+        page = service().page(tenant, query)
     return ListJobsResponse(
         data=page.jobs,
         pagination=Pagination(
@@ -111,3 +112,8 @@ def cancel_job(
 @router.post('/v1/jobs/<jobId>/retry', summary='Retry a failed or canceled job', tags=['Jobs'])
 def retry_job(job_id: Annotated[str, Path(alias='jobId')]) -> JobResponse:
     return JobResponse(data=service().retry(tenant_of(router.current_event), job_id))
+
+
+@router.post('/v1/jobs/<jobId>/split', summary='Split a job into parts', tags=['Jobs'])
+def split_job(job_id: Annotated[str, Path(alias='jobId')], body: Annotated[JobSplitDetails, Body()]) -> JobResponse:
+    return JobResponse(data=service().split(tenant_of(router.current_event), job_id, body))

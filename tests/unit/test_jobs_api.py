@@ -52,8 +52,10 @@ def test_other_initial_statuses_are_refused(api, status):
     assert reply.error_keys == ['status']
 
 
-def test_the_whole_job_object_is_kept(api):
+def test_the_whole_job_object_is_kept(api, create_job):
     # GIVEN every field a create accepts, with a custom type and operation
+    predecessor = create_job(trigger='immediate')['id']
+    api('POST', f'/v1/jobs/{predecessor}/complete')
     body = {
         'type': 'customType',
         'operation': 'customOperation',
@@ -75,7 +77,7 @@ def test_the_whole_job_object_is_kept(api):
         'partData': {'part': 0},
         'partExecution': 'parallel',
         'parentId': 'us_jb_parent',
-        'predecessorIds': ['us_jb_a'],
+        'predecessorIds': [predecessor],
         'metadata': {'owner': 'me'},
         'estimatedCompletionAt': '2024-01-01T12:00:00+02:00',
     }

@@ -32,6 +32,8 @@ class Action(StrEnum):
     CANCEL = 'cancel'
     RETRY = 'retry'
     ACKNOWLEDGE_OUTCOME = 'acknowledge the outcome of'
+    RELEASE = 'release'
+    SPLIT = 'split'
     UPDATE = 'update'
 
 
@@ -52,6 +54,10 @@ TRANSITIONS: Final[dict[Action, Transition]] = {
     Action.CANCEL: Transition(ACTIVE, 'canceled'),
     Action.RETRY: Transition(frozenset({'failed', 'canceled'}), 'ready'),
     Action.ACKNOWLEDGE_OUTCOME: Transition(frozenset({'complete', 'failed'}), None),
+    # A waiting job whose predecessors all completed, or a scheduled job whose time came, goes on
+    # as its trigger says: to the status given by the caller (ready or created).
+    Action.RELEASE: Transition(frozenset({'waiting', 'scheduled'}), None),
+    Action.SPLIT: Transition(frozenset({'executing'}), None),
 }
 
 # PATCH {status: X} takes the one action that leads to X, so it follows the same table.
@@ -80,9 +86,21 @@ class Change:
 
 
 def initial_status(body: 'JobCreate') -> str:
+    """The status a new job starts in, once nothing holds it back (no predecessors, no schedule)."""
     if body.status is not None:
         return body.status
     return 'ready' if body.trigger == 'immediate' else 'created'
+
+
+def release(target: str, now: datetime) -> Change:
+    change = transition(Action.RELEASE, now)
+    change.assign['status'] = target
+    return change
+
+
+def touches_terminal(change: Change) -> bool:
+    """The change moves a job into or out of a terminal status (what a split parent counts)."""
+    return change.assign.get('status') in TERMINAL or change.action is Action.RETRY
 
 
 def transition(action: Action, now: datetime, fields: dict[str, object] | None = None) -> Change:
@@ -107,6 +125,8 @@ def transition(action: Action, now: datetime, fields: dict[str, object] | None =
         case Action.ACKNOWLEDGE_OUTCOME:
             change.assign['outcomeAcknowledgedAt'] = stamp
             change.must_be_absent.add('outcomeAcknowledgedAt')
+        case Action.RELEASE:
+            change.must_be_absent.add('waitingOn')
         case _:
             pass
     change.assign.update(fields or {})

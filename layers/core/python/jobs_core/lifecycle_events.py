@@ -38,9 +38,7 @@ def job_events(change: StreamChange) -> list[Event]:
     image = change.new if change.new is not None else change.old
     if image is None:
         return []
-    return [
-        _event(change, image, topic) for topic in job_topics(change.event_name, change.old, change.new)
-    ]
+    return [_event(change, image, topic) for topic in job_topics(change.event_name, change.old, change.new)]
 
 
 def _event(change: StreamChange, job: dict[str, Any], topic: str) -> Event:

@@ -7,19 +7,29 @@ here. A lifecycle change is one conditional UpdateItem; a list page is one Query
 import base64
 import binascii
 import json
+import random
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from botocore.exceptions import ClientError
 
 from jobs_core.dynamo import dynamodb_client, error_code, from_item, to_item, to_value, translate
-from jobs_core.errors import BadRequest
+from jobs_core.errors import BadRequest, ServiceUnavailable
+from jobs_core.lifecycle import ACTIVE
 from jobs_core.models.job import Job
 from jobs_core.resources import file_of, workbook_of
+from jobs_core.topics import PART_COUNTERS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+        UpdateTypeDef,
+        WriteRequestTypeDef,
+    )
 
     from jobs_core.lifecycle import Change
     from jobs_core.models.job import JobListQuery
@@ -27,6 +37,9 @@ if TYPE_CHECKING:
 
 ENTITY: Final = 'job'
 SORT_KEY: Final = 'listSk'
+TRANSACTION_LIMIT: Final = 100
+BATCH_LIMIT: Final = 25
+EDGE_TTL_SECONDS: Final = 90 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +57,21 @@ class ConditionFailed(Exception):
         self.current = current
 
 
+class PredecessorsChanged(Exception):
+    """A predecessor finished while a job waiting on it was being created."""
+
+
 class JobStore(Protocol):
     def create(self, tenant: 'Tenant', job: Job) -> None: ...
     def get(self, tenant: 'Tenant', job_id: str) -> Job | None: ...
+    def get_many(self, tenant: 'Tenant', job_ids: list[str]) -> dict[str, Job]: ...
     def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job: ...
+    def apply_to_part(
+        self, tenant: 'Tenant', part: Job, change: 'Change', now: str, counters: dict[str, int]
+    ) -> Job: ...
+    def split(self, tenant: 'Tenant', parent: Job, parts: list[Job], now: str) -> None: ...
+    def dependents(self, tenant: 'Tenant', job_id: str) -> list[str]: ...
+    def stop_waiting_on(self, tenant: 'Tenant', job_id: str, predecessor: str, now: str) -> Job | None: ...
     def delete(self, tenant: 'Tenant', job_id: str) -> Job | None: ...
     def list(self, tenant: 'Tenant', query: 'JobListQuery') -> JobPage: ...
 
@@ -93,24 +117,53 @@ class DynamoJobStore:
 
     # ------------------------------------------------------------ writes
     def create(self, tenant: 'Tenant', job: Job) -> None:
-        values = job.model_dump(by_alias=True, exclude_none=True, mode='json')
-        item = {
-            **values,
-            **index_keys(tenant.environment_id, values),
-            SORT_KEY: f'{values["createdAt"]}#{job.id}',
-            'entity': ENTITY,
-            'accountId': tenant.account_id,
+        """Put a new job. A waiting job is written with its dependency edges, in one transaction that
+        also checks each awaited predecessor is still unfinished (else PredecessorsChanged)."""
+        put: TransactWriteItemTypeDef = {
+            'Put': {
+                'TableName': self._table,
+                'Item': job_item(tenant, job),
+                'ConditionExpression': 'attribute_not_exists(pk)',
+            }
         }
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={**to_item(item), **job_key(tenant.environment_id, job.id)},
-                ConditionExpression='attribute_not_exists(pk)',
-            )
+            if not job.waiting_on:
+                self._client.put_item(**put['Put'])
+                return
+            actions = [put]
+            for predecessor in sorted(job.waiting_on):
+                actions.append({'Put': {'TableName': self._table, 'Item': self._edge(tenant, predecessor, job.id)}})
+                actions.append(
+                    {
+                        'ConditionCheck': {
+                            'TableName': self._table,
+                            'Key': job_key(tenant.environment_id, predecessor),
+                            'ConditionExpression': '#s IN (' + ', '.join(f':s{i}' for i in range(len(ACTIVE))) + ')',
+                            'ExpressionAttributeNames': {'#s': 'status'},
+                            'ExpressionAttributeValues': {
+                                f':s{i}': {'S': status} for i, status in enumerate(sorted(ACTIVE))
+                            },
+                        }
+                    }
+                )
+            self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
+            if error_code(error) == 'TransactionCanceledException':
+                raise PredecessorsChanged from error
             raise translate(error) from error
 
-    def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job:
+    def _edge(self, tenant: 'Tenant', predecessor: str, dependent: str) -> dict[str, 'AttributeValueTypeDef']:
+        return {
+            'pk': {'S': f'DEP#{tenant.environment_id}#{predecessor}'},
+            'sk': {'S': f'JOB#{dependent}'},
+            'entity': {'S': 'dependency'},
+            'dependent': {'S': dependent},
+            'expiresAt': {'N': str(int(time.time()) + EDGE_TTL_SECONDS)},
+        }
+
+    def _update(
+        self, tenant: 'Tenant', job_id: str, change: 'Change', now: str, expected_version: int | None = None
+    ) -> 'UpdateTypeDef':
         expression = _UpdateExpression()
         for name, value in change.assign.items():
             expression.assign(name, value)
@@ -129,14 +182,22 @@ class DynamoJobStore:
         statuses = ', '.join(expression.value(status) for status in sorted(change.sources))
         condition = [f'attribute_exists(pk) AND {expression.name("status")} IN ({statuses})']
         condition += [f'attribute_not_exists({expression.name(name)})' for name in sorted(change.must_be_absent)]
+        if expected_version is not None:
+            condition.append(f'{expression.name("version")} = {expression.value(expected_version)}')
+        return {
+            'TableName': self._table,
+            'Key': job_key(tenant.environment_id, job_id),
+            'UpdateExpression': expression.render(),
+            'ConditionExpression': ' AND '.join(condition),
+            'ExpressionAttributeNames': expression.names,
+            'ExpressionAttributeValues': expression.values,
+        }
+
+    def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job:
         try:
+            params = cast('dict[str, Any]', self._update(tenant, job_id, change, now))
             response = self._client.update_item(
-                TableName=self._table,
-                Key=job_key(tenant.environment_id, job_id),
-                UpdateExpression=expression.render(),
-                ConditionExpression=' AND '.join(condition),
-                ExpressionAttributeNames=expression.names,
-                ExpressionAttributeValues=expression.values,
+                **params,
                 ReturnValues='ALL_NEW',
                 ReturnValuesOnConditionCheckFailure='ALL_OLD',
             )
@@ -146,6 +207,128 @@ class DynamoJobStore:
                 raise ConditionFailed(_job(old) if old else None) from error
             raise translate(error) from error
         return _job(response['Attributes'])
+
+    def apply_to_part(self, tenant: 'Tenant', part: Job, change: 'Change', now: str, counters: dict[str, int]) -> Job:
+        """A part's transition and its parent's part counters, in one transaction.
+
+        `part` is the part as read; the write is conditioned on its version, so a concurrent change
+        makes it fail (ConditionFailed) rather than count twice.
+        """
+        assert part.parent_id is not None
+        parent = _UpdateExpression()
+        for counter, delta in counters.items():
+            parent.add_to(counter, delta)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {'Update': self._update(tenant, part.id, change, now, expected_version=part.version)},
+                    {
+                        'Update': {
+                            'TableName': self._table,
+                            'Key': job_key(tenant.environment_id, part.parent_id),
+                            'UpdateExpression': parent.render(),
+                            'ConditionExpression': 'attribute_exists(pk)',
+                            'ExpressionAttributeNames': parent.names,
+                            'ExpressionAttributeValues': parent.values,
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error_code(error) != 'TransactionCanceledException':
+                raise translate(error) from error
+            reasons = [
+                reason.get('Code')
+                for reason in cast('list[dict[str, Any]]', error.response.get('CancellationReasons', []))
+            ]
+            if reasons[1:2] == ['ConditionalCheckFailed'] and reasons[0] in {'None', None}:
+                # The parent is gone: the part goes on alone.
+                return self.apply(tenant, part.id, change, now)
+            raise ConditionFailed(self.get(tenant, part.id)) from error
+        job = self.get(tenant, part.id)
+        if job is None:
+            raise ConditionFailed(None)
+        return job
+
+    def stop_waiting_on(self, tenant: 'Tenant', job_id: str, predecessor: str, now: str) -> Job | None:
+        """Remove one finished predecessor from a waiting job; None if the job is no longer waiting."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=job_key(tenant.environment_id, job_id),
+                UpdateExpression='DELETE waitingOn :p SET updatedAt = :now, version = version + :one',
+                ConditionExpression='attribute_exists(pk) AND #s = :waiting AND contains(waitingOn, :id)',
+                ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues={
+                    ':p': {'SS': [predecessor]},
+                    ':id': {'S': predecessor},
+                    ':waiting': {'S': 'waiting'},
+                    ':now': {'S': now},
+                    ':one': {'N': '1'},
+                },
+                ReturnValues='ALL_NEW',
+            )
+        except ClientError as error:
+            if error_code(error) == 'ConditionalCheckFailedException':
+                return None
+            raise translate(error) from error
+        return _job(response['Attributes'])
+
+    def split(self, tenant: 'Tenant', parent: Job, parts: list[Job], now: str) -> None:
+        """Mark the parent split and write its parts (with the edges of sequential parts).
+
+        The parent's update and the first items are one transaction, so a split happens once; the
+        rest follow in batches. Part ids derive from the parent's, so a repeated split of the same
+        parent only fills in parts that are missing.
+        """
+        items = []
+        for part in parts:
+            items.append(job_item(tenant, part))
+            items += [self._edge(tenant, predecessor, part.id) for predecessor in sorted(part.waiting_on or ())]
+        marker = _UpdateExpression()
+        marker.assign('partsTotal', len(parts))
+        for counter in PART_COUNTERS:
+            marker.assign(counter, 0)
+        marker.assign('updatedAt', now)
+        marker.assign('updatedBy', tenant.actor_id)
+        marker.add_to('version', 1)
+        head: list[TransactWriteItemTypeDef] = [
+            {
+                'Update': {
+                    'TableName': self._table,
+                    'Key': job_key(tenant.environment_id, parent.id),
+                    'UpdateExpression': marker.render(),
+                    'ConditionExpression': (
+                        f'{marker.name("version")} = {marker.value(parent.version)} '
+                        f'AND attribute_not_exists({marker.name("partsTotal")})'
+                    ),
+                    'ExpressionAttributeNames': marker.names,
+                    'ExpressionAttributeValues': marker.values,
+                }
+            }
+        ]
+        head += [{'Put': {'TableName': self._table, 'Item': item}} for item in items[: TRANSACTION_LIMIT - 1]]
+        try:
+            self._client.transact_write_items(TransactItems=head)
+            self._batch_put(items[TRANSACTION_LIMIT - 1 :])
+        except ClientError as error:
+            if error_code(error) == 'TransactionCanceledException':
+                raise ConditionFailed(self.get(tenant, parent.id)) from error
+            raise translate(error) from error
+
+    def _batch_put(self, items: list[dict[str, 'AttributeValueTypeDef']]) -> None:
+        for start in range(0, len(items), BATCH_LIMIT):
+            pending: list[WriteRequestTypeDef] = [
+                {'PutRequest': {'Item': item}} for item in items[start : start + BATCH_LIMIT]
+            ]
+            for attempt in range(8):
+                response = self._client.batch_write_item(RequestItems={self._table: pending})
+                pending = cast('list[WriteRequestTypeDef]', response.get('UnprocessedItems', {}).get(self._table, []))
+                if not pending:
+                    break
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # noqa: S311 - backoff jitter
+            else:
+                raise ServiceUnavailable('The job store is busy; the split was not finished, retry it')
 
     def delete(self, tenant: 'Tenant', job_id: str) -> Job | None:
         try:
@@ -171,6 +354,40 @@ class DynamoJobStore:
             raise translate(error) from error
         item = response.get('Item')
         return _job(item) if item else None
+
+    def get_many(self, tenant: 'Tenant', job_ids: list[str]) -> dict[str, Job]:
+        keys = [job_key(tenant.environment_id, job_id) for job_id in dict.fromkeys(job_ids)]
+        found: dict[str, Job] = {}
+        try:
+            for start in range(0, len(keys), 100):
+                request: dict[str, Any] = {self._table: {'Keys': keys[start : start + 100], 'ConsistentRead': True}}
+                while request:
+                    response = self._client.batch_get_item(RequestItems=request)
+                    for item in response['Responses'].get(self._table, []):
+                        job = _job(item)
+                        found[job.id] = job
+                    request = cast('dict[str, Any]', response.get('UnprocessedKeys') or {})
+        except ClientError as error:
+            raise translate(error) from error
+        return found
+
+    def dependents(self, tenant: 'Tenant', job_id: str) -> list[str]:
+        """The jobs waiting on `job_id`."""
+        dependents: list[str] = []
+        request: QueryInputTypeDef = {
+            'TableName': self._table,
+            'KeyConditionExpression': 'pk = :pk',
+            'ExpressionAttributeValues': {':pk': {'S': f'DEP#{tenant.environment_id}#{job_id}'}},
+        }
+        try:
+            while True:
+                response = self._client.query(**request)
+                dependents += [item['dependent']['S'] for item in response['Items']]
+                if 'LastEvaluatedKey' not in response:
+                    return dependents
+                request['ExclusiveStartKey'] = response['LastEvaluatedKey']
+        except ClientError as error:
+            raise translate(error) from error
 
     def list(self, tenant: 'Tenant', query: 'JobListQuery') -> JobPage:
         plan = _QueryPlan.for_query(tenant.environment_id, query)
@@ -226,6 +443,25 @@ class DynamoJobStore:
             start_key = response.get('LastEvaluatedKey')
             if not start_key:
                 return total
+
+
+def job_item(tenant: 'Tenant', job: Job) -> dict[str, 'AttributeValueTypeDef']:
+    values = job.model_dump(by_alias=True, exclude_none=True, mode='json', exclude={'waiting_on'})
+    if job.release_status:
+        values['releaseStatus'] = job.release_status
+    item = to_item(
+        {
+            **values,
+            **index_keys(tenant.environment_id, values),
+            SORT_KEY: f'{values["createdAt"]}#{job.id}',
+            'entity': ENTITY,
+            'accountId': tenant.account_id,
+        }
+    )
+    if job.waiting_on:
+        # A string set, so each finished predecessor is removed with an atomic DELETE.
+        item['waitingOn'] = {'SS': sorted(job.waiting_on)}
+    return {**item, **job_key(tenant.environment_id, job.id)}
 
 
 def _job(item: dict[str, Any]) -> Job:

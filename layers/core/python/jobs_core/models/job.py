@@ -161,6 +161,9 @@ class JobFields(InputModel):
     predecessor_ids: list[ResourceId] | None = None
     metadata: JsonObject | None = None
     estimated_completion_at: Timestamp | None = None
+    scheduled_at: Timestamp | None = Field(
+        default=None, description='Extension: the job stays scheduled until then, then goes on as its trigger says'
+    )
 
 
 class JobCreate(JobFields):
@@ -211,6 +214,14 @@ class Job(OutputModel):
     started_at: Omittable[Timestamp] = None
     finished_at: Omittable[Timestamp] = None
     outcome_acknowledged_at: Omittable[Timestamp] = None
+    scheduled_at: Omittable[Timestamp] = None
+    waiting_on: Omittable[list[str]] = Field(default=None, description='Predecessors this waiting job still waits for')
+    parts_total: Omittable[int] = None
+    parts_completed: Omittable[int] = None
+    parts_failed: Omittable[int] = None
+    parts_canceled: Omittable[int] = None
+    # What a waiting or scheduled job becomes when released; stored, never returned.
+    release_status: JobStatus | None = Field(default=None, exclude=True)
 
 
 # ---------------------------------------------------------------- request bodies
@@ -239,6 +250,17 @@ class JobCompleteDetails(InputModel):
 
 class JobCancelDetails(InputModel):
     info: Info | None = None
+
+
+MAX_PARTS = 1000
+
+
+class JobSplitDetails(InputModel):
+    parts: (
+        Annotated[int, Field(ge=1, le=MAX_PARTS, strict=True)]
+        | Annotated[list[JsonObject], Field(min_length=1, max_length=MAX_PARTS)]
+    ) = Field(description='How many parts, or one partData object per part')
+    run_in_parallel: bool = False
 
 
 class JobListQuery(InputModel):
