@@ -4,9 +4,6 @@ Every key is scoped by the caller's environment, so another tenant's job simply 
 here. A lifecycle change is one conditional UpdateItem; a list page is one Query on an index.
 """
 
-import base64
-import binascii
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -15,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 from botocore.exceptions import ClientError
 
 from jobs_core.dynamo import dynamodb_client, error_code, from_item, to_item, to_value, translate
-from jobs_core.errors import BadRequest, ServiceUnavailable
+from jobs_core.errors import ServiceUnavailable
 from jobs_core.lifecycle import ACTIVE
 from jobs_core.models.job import Job
+from jobs_core.paging import SORT_KEY, IndexQuery, query_page
 from jobs_core.resources import file_of, workbook_of
 from jobs_core.topics import PART_COUNTERS
 
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
     from jobs_core.models.tenant import Tenant
 
 ENTITY: Final = 'job'
-SORT_KEY: Final = 'listSk'
 TRANSACTION_LIMIT: Final = 100
 BATCH_LIMIT: Final = 25
 EDGE_TTL_SECONDS: Final = 90 * 24 * 3600
@@ -390,59 +387,19 @@ class DynamoJobStore:
             raise translate(error) from error
 
     def list(self, tenant: 'Tenant', query: 'JobListQuery') -> JobPage:
-        plan = _QueryPlan.for_query(tenant.environment_id, query)
-        request: QueryInputTypeDef = {
-            'TableName': self._table,
-            'IndexName': plan.index,
-            'KeyConditionExpression': '#pk = :pk',
-            'ExpressionAttributeNames': {'#pk': plan.partition_attribute, **plan.filter_names},
-            'ExpressionAttributeValues': {':pk': {'S': plan.partition}, **plan.filter_values},
-            'ScanIndexForward': query.sort_direction == 'asc',
-        }
-        if plan.filter_expression:
-            request['FilterExpression'] = plan.filter_expression
-
-        start_key = plan.decode_token(query.page_token) if query.page_token else None
-        skip = 0 if query.page_token else (query.page_number - 1) * query.page_size
-        wanted = skip + query.page_size + 1  # one more than the page tells whether another follows
-        items: list[dict[str, Any]] = []
         try:
-            while len(items) < wanted:
-                # Without a filter every item read is returned, so read exactly what is missing;
-                # with one, read ahead so a sparse filter does not take a round trip per item.
-                limit = wanted - len(items)
-                page_request: QueryInputTypeDef = {
-                    **request,
-                    'Limit': max(limit, 100) if plan.filter_expression else limit,
-                }
-                if start_key:
-                    page_request['ExclusiveStartKey'] = start_key
-                response = self._client.query(**page_request)
-                items.extend(response['Items'])
-                start_key = response.get('LastEvaluatedKey')
-                if not start_key:
-                    break
-            total = self._count({k: v for k, v in request.items() if k != 'ScanIndexForward'})  # type: ignore[arg-type]
+            page = query_page(
+                self._client,
+                self._table,
+                _index_query(tenant.environment_id, query),
+                ascending=query.sort_direction == 'asc',
+                page_size=query.page_size,
+                page_number=query.page_number,
+                page_token=query.page_token,
+            )
         except ClientError as error:
             raise translate(error) from error
-
-        page = items[skip : skip + query.page_size]
-        more = len(items) > skip + query.page_size
-        next_token = plan.encode_token(page[-1]) if more and page else None
-        return JobPage(jobs=[_job(item) for item in page], total=total, next_token=next_token)
-
-    def _count(self, request: 'QueryInputTypeDef') -> int:
-        total = 0
-        start_key = None
-        while True:
-            count_request: QueryInputTypeDef = {**request, 'Select': 'COUNT'}
-            if start_key:
-                count_request['ExclusiveStartKey'] = start_key
-            response = self._client.query(**count_request)
-            total += response['Count']
-            start_key = response.get('LastEvaluatedKey')
-            if not start_key:
-                return total
+        return JobPage(jobs=[_job(item) for item in page.items], total=page.total, next_token=page.next_token)
 
 
 def job_item(tenant: 'Tenant', job: Job) -> dict[str, 'AttributeValueTypeDef']:
@@ -511,59 +468,29 @@ class _UpdateExpression:
         return expression
 
 
-@dataclass(frozen=True, slots=True)
-class _QueryPlan:
-    index: str
-    partition_attribute: str
-    partition: str
-    filter_expression: str
-    filter_names: dict[str, str]
-    filter_values: dict[str, 'AttributeValueTypeDef']
+def _index_query(environment_id: str, query: 'JobListQuery') -> IndexQuery:
+    """The most selective index for the filters asked, the other filters applied to its pages."""
+    wanted = {
+        attribute: f'{environment_id}#{getattr(query, field)}'
+        for field, _, attribute in INDEXES
+        if getattr(query, field) is not None
+    }
+    chosen = next(((index, attr) for _, index, attr in INDEXES if attr in wanted), None)
+    if chosen is None:
+        index, attribute = ('byTopLevel', 'topKey') if query.exclude_child_jobs else ('byEnvironment', 'envKey')
+        partition = environment_id
+    else:
+        index, attribute = chosen
+        partition = wanted.pop(attribute)
 
-    @classmethod
-    def for_query(cls, environment_id: str, query: 'JobListQuery') -> '_QueryPlan':
-        wanted = {
-            attribute: f'{environment_id}#{getattr(query, field)}'
-            for field, _, attribute in INDEXES
-            if getattr(query, field) is not None
-        }
-        chosen = next(((index, attr) for _, index, attr in INDEXES if attr in wanted), None)
-        if chosen is None:
-            index, attribute = ('byTopLevel', 'topKey') if query.exclude_child_jobs else ('byEnvironment', 'envKey')
-            partition = environment_id
-        else:
-            index, attribute = chosen
-            partition = wanted.pop(attribute)
-
-        names: dict[str, str] = {}
-        values: dict[str, AttributeValueTypeDef] = {}
-        clauses: list[str] = []
-        for position, (other, value) in enumerate(sorted(wanted.items())):
-            names[f'#f{position}'] = other
-            values[f':f{position}'] = {'S': value}
-            clauses.append(f'#f{position} = :f{position}')
-        if query.exclude_child_jobs and index not in {'byTopLevel', 'byParent'}:
-            names['#top'] = 'topKey'
-            clauses.append('attribute_exists(#top)')
-        return cls(index, attribute, partition, ' AND '.join(clauses), names, values)
-
-    def encode_token(self, item: dict[str, Any]) -> str:
-        key = {name: item[name] for name in ('pk', 'sk', SORT_KEY, self.partition_attribute)}
-        raw = json.dumps({'i': self.index, 'k': key}, separators=(',', ':')).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip('=')
-
-    def decode_token(self, token: str) -> dict[str, 'AttributeValueTypeDef']:
-        try:
-            decoded = json.loads(base64.urlsafe_b64decode(token + '=' * (-len(token) % 4)))
-            key = decoded['k']
-            valid = (
-                decoded['i'] == self.index
-                and set(key) == {'pk', 'sk', SORT_KEY, self.partition_attribute}
-                and key[self.partition_attribute] == {'S': self.partition}
-                and all(isinstance(value, dict) and isinstance(value.get('S'), str) for value in key.values())
-            )
-        except (ValueError, KeyError, TypeError, binascii.Error) as error:
-            raise BadRequest('pageToken is not a token this API issued', key='pageToken') from error
-        if not valid:
-            raise BadRequest('pageToken belongs to a different query', key='pageToken')
-        return key  # type: ignore[no-any-return]
+    names: dict[str, str] = {}
+    values: dict[str, AttributeValueTypeDef] = {}
+    clauses: list[str] = []
+    for position, (other, value) in enumerate(sorted(wanted.items())):
+        names[f'#f{position}'] = other
+        values[f':f{position}'] = {'S': value}
+        clauses.append(f'#f{position} = :f{position}')
+    if query.exclude_child_jobs and index not in {'byTopLevel', 'byParent'}:
+        names['#top'] = 'topKey'
+        clauses.append('attribute_exists(#top)')
+    return IndexQuery(index, attribute, partition, ' AND '.join(clauses), names, values)
