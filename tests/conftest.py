@@ -13,6 +13,8 @@ os.environ.update(
     POWERTOOLS_METRICS_NAMESPACE='Jobs',
     POWERTOOLS_TRACE_DISABLED='true',
     POWERTOOLS_DEV='false',
+    # botocore 1.44 addresses DynamoDB Streams at <account>.streams-ddb.…, which moto does not route.
+    AWS_ACCOUNT_ID_ENDPOINT_MODE='disabled',
 )
 os.environ.pop('AWS_ENDPOINT_URL', None)
 os.environ.pop('AWS_PROFILE', None)

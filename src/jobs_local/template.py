@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -43,7 +43,7 @@ _CloudFormationLoader.add_multi_constructor('!', _intrinsic)
 @cache
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open() as stream:
-        return yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+        return cast('dict[str, Any]', yaml.load(stream, Loader=_CloudFormationLoader))  # noqa: S506 - SafeLoader subclass
 
 
 def resources(kind: str, path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:

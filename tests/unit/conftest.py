@@ -43,6 +43,7 @@ def api(dynamodb) -> Call:
     """Calls the real API handler with API Gateway events, against moto."""
     module = load_function('api')
     module.job_routes.service.cache_clear()
+    module.event_routes.store.cache_clear()
 
     def call(method: str, path: str, body: Any = None, **options: Any) -> Reply:
         options.setdefault('tenant', TENANT)
@@ -57,6 +58,7 @@ def api(dynamodb) -> Call:
 
     yield call
     module.job_routes.service.cache_clear()
+    module.event_routes.store.cache_clear()
 
 
 @pytest.fixture

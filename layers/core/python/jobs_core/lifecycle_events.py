@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from jobs_core.dynamo import from_item
 from jobs_core.models.event import Event, EventContext
 from jobs_core.resources import file_of, sheet_of, workbook_of
 from jobs_core.topics import PART_COUNTERS, job_topics
@@ -82,3 +83,24 @@ def _event(change: StreamChange, job: dict[str, Any], topic: str) -> Event:
         created_at=created_at or change.happened_at.astimezone(UTC),
         version=job.get('version'),
     )
+
+
+def change_of(record: dict[str, Any]) -> StreamChange:
+    """A DynamoDB stream record (as Lambda delivers it) as a StreamChange."""
+    stream = record['dynamodb']
+    return StreamChange(
+        record_id=record['eventID'],
+        event_name=record['eventName'],
+        old=from_item(stream['OldImage']) if 'OldImage' in stream else None,
+        new=from_item(stream['NewImage']) if 'NewImage' in stream else None,
+        happened_at=datetime.fromtimestamp(float(stream.get('ApproximateCreationDateTime', 0)), UTC),
+    )
+
+
+def events_of(record: dict[str, Any]) -> list[Event]:
+    """The events of one stream record of the jobs table (job items only; other entities have none)."""
+    change = change_of(record)
+    image = change.new if change.new is not None else change.old
+    if not image or image.get('entity') != 'job':
+        return []
+    return job_events(change)

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, Field
 
 from jobs_core.models.base import Omittable, OutputModel
+from jobs_core.models.event import Event
 from jobs_core.models.job import Job
 
 
@@ -21,6 +22,15 @@ class JobResponse(OutputModel):
 
 class ListJobsResponse(OutputModel):
     data: list[Job]
+    pagination: Pagination
+
+
+class EventResponse(OutputModel):
+    data: Event
+
+
+class ListEventsResponse(OutputModel):
+    data: list[Event]
     pagination: Pagination
 
 
