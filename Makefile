@@ -53,6 +53,7 @@ e2e: $(VENV)/.installed
 bench: $(VENV)/.installed  ## benchmarks; figures are ratios against a baseline measured in the same run
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/aws_calls.py
+	$(BIN)/python bench/publisher.py
 
 openapi: $(VENV)/.installed  ## regenerate the committed openapi.json from the code
 	$(BIN)/python -m jobs_local.openapi > openapi.json
