@@ -53,7 +53,9 @@ def _plain(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list | set):
+    if isinstance(value, set):  # string sets come back unordered; give callers a stable order
+        return sorted(_plain(inner) for inner in value)
+    if isinstance(value, list):
         return [_plain(inner) for inner in value]
     return value
 

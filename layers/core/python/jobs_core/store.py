@@ -253,7 +253,7 @@ class DynamoJobStore:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=job_key(tenant.environment_id, job_id),
-                UpdateExpression='DELETE waitingOn :p SET updatedAt = :now, version = version + :one',
+                UpdateExpression='DELETE waitingOn :p SET updatedAt = :now, updatedBy = :by, version = version + :one',
                 ConditionExpression='attribute_exists(pk) AND #s = :waiting AND contains(waitingOn, :id)',
                 ExpressionAttributeNames={'#s': 'status'},
                 ExpressionAttributeValues={
@@ -261,6 +261,7 @@ class DynamoJobStore:
                     ':id': {'S': predecessor},
                     ':waiting': {'S': 'waiting'},
                     ':now': {'S': now},
+                    ':by': {'S': tenant.actor_id},
                     ':one': {'N': '1'},
                 },
                 ReturnValues='ALL_NEW',
