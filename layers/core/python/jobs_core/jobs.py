@@ -24,6 +24,7 @@ from jobs_core.models.job import (
 from jobs_core.models.tenant import Tenant
 from jobs_core.observability import metrics
 from jobs_core.store import ConditionFailed, JobPage, JobStore, PredecessorsChanged
+from jobs_core.system.operations import is_system
 from jobs_core.timestamps import format_timestamp, now
 
 # A part's id is its parent's plus its index, so a transition knows, without reading, that it
@@ -72,7 +73,8 @@ class JobService:
             {
                 'trigger': 'manual',
                 'progress': 0,
-                'managed': False,
+                # The platform runs system operations itself unless the caller says it will.
+                'managed': is_system(body.type, body.operation),
                 **fields,
                 'id': ids.new_id(ids.JOB),
                 'status': status,
@@ -216,6 +218,16 @@ class JobService:
         if job is None or job.status != 'scheduled':
             return None
         return self.release(tenant, job_id, job.release_status or 'created')
+
+    def advance(self, tenant: Tenant, job_id: str, action: Action, fields: dict[str, object], attempt: int) -> Job:
+        """A transition made by the platform for one attempt of a job: refused (409) once the job
+        has moved on to another attempt, so a stale execution can never write to a retried job."""
+        stamp = self._clock()
+        change = lifecycle.transition(action, stamp, fields)
+        if action is Action.ACK and fields.get('progress', 0):
+            change.sources = frozenset({'executing'})  # progress only while running, never re-acking
+        change.expect['attempt'] = attempt
+        return self._apply(tenant, job_id, change, stamp)
 
     def _try(self, tenant: Tenant, job_id: str, change: Change, stamp: datetime) -> Job | None:
         try:

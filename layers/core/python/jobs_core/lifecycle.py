@@ -83,6 +83,8 @@ class Change:
     remove: set[str] = field(default_factory=set)
     increment: dict[str, int] = field(default_factory=dict)
     must_be_absent: set[str] = field(default_factory=set)
+    # Attributes that must hold these values (e.g. the attempt a system job's execution runs).
+    expect: dict[str, object] = field(default_factory=dict)
 
 
 def initial_status(body: 'JobCreate') -> str:

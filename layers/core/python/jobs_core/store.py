@@ -161,6 +161,9 @@ class DynamoJobStore:
     def _update(
         self, tenant: 'Tenant', job_id: str, change: 'Change', now: str, expected_version: int | None = None
     ) -> 'UpdateTypeDef':
+        expect = dict(change.expect)
+        if expected_version is not None:
+            expect['version'] = expected_version
         expression = _UpdateExpression()
         for name, value in change.assign.items():
             expression.assign(name, value)
@@ -179,8 +182,7 @@ class DynamoJobStore:
         statuses = ', '.join(expression.value(status) for status in sorted(change.sources))
         condition = [f'attribute_exists(pk) AND {expression.name("status")} IN ({statuses})']
         condition += [f'attribute_not_exists({expression.name(name)})' for name in sorted(change.must_be_absent)]
-        if expected_version is not None:
-            condition.append(f'{expression.name("version")} = {expression.value(expected_version)}')
+        condition += [f'{expression.name(name)} = {expression.value(value)}' for name, value in sorted(expect.items())]
         return {
             'TableName': self._table,
             'Key': job_key(tenant.environment_id, job_id),

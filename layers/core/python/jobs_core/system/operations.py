@@ -1,0 +1,83 @@
+"""The contract every system operation fulfils, and which `type:operation`s are system jobs.
+
+An operation works in steps the runtime drives: prepare once (count, snapshot, plan), then process
+until done, each call doing as much as its time budget allows and returning a small cursor (never
+data: it rides in the state machine's payload), then finalize into the job's outcome.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+if TYPE_CHECKING:
+    from jobs_core.models.job import Job
+    from jobs_core.models.tenant import Tenant
+
+# The system operations, by the job string listeners see ("<type>:<operation>").
+SYSTEM_OPERATIONS: Final = frozenset(
+    {
+        'file:extract',
+        'sheet:export',
+        'workbook:export',
+        'sheet:delete-records',
+        'workbook:delete-records',
+        'sheet:find-replace',
+        'workbook:map',
+        'sheet:mutate-records',
+        'space:configure',
+        'sheet:ai-assist',
+    }
+)
+
+
+def is_system(job_type: str, operation: str) -> bool:
+    return f'{job_type}:{operation}' in SYSTEM_OPERATIONS
+
+
+class Budget(Protocol):
+    def left(self) -> float:
+        """Seconds this invocation may still spend before handing over to the next one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    total: int | None  # units of work (rows, records, bytes); None when unknown up front
+    unit: str  # what a unit is, for the job's info: "rows", "records"
+    verb: str  # what is done to them: "Extracted", "Deleted"
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    cursor: dict[str, Any]
+    done_units: int  # units finished by this step (added to the job's count)
+    finished: bool
+    total: int | None = None  # set when the total is learnt on the way (e.g. rows of a file)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    tenant: 'Tenant'
+    job: 'Job'
+
+
+class Operation(Protocol):
+    def prepare(self, context: Context) -> Plan: ...
+
+    def process(self, context: Context, cursor: dict[str, Any], budget: Budget) -> Step: ...
+
+    def finalize(self, context: Context, cursor: dict[str, Any]) -> dict[str, Any]:
+        """The job's outcome (a JobOutcome as a dict)."""
+        ...
+
+
+class OperationFailed(Exception):
+    """The job cannot succeed; `message` is what the person who started it reads."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+OperationFactory = Callable[[], Operation]
