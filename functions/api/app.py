@@ -54,7 +54,7 @@ def swagger_page() -> str:
         openapi_document().replace('</', '<\\/'),
         (bundle / 'swagger-ui-bundle.min.js').read_text(encoding='utf-8'),
         (bundle / 'swagger-ui.min.css').read_text(encoding='utf-8'),
-        None,
+        '',  # no base URL: the script and styles above are inlined
         None,
         False,
     )

@@ -229,6 +229,13 @@ class JobService:
         change.expect['attempt'] = attempt
         return self._apply(tenant, job_id, change, stamp)
 
+    def record_execution(self, tenant: Tenant, job_id: str, attempt: int, execution_arn: str) -> Job | None:
+        """Note the execution running this attempt (so a cancel can stop it); None if it moved on."""
+        stamp = self._clock()
+        change = Change(action=Action.UPDATE, sources=lifecycle.ACTIVE, assign={'executionArn': execution_arn})
+        change.expect['attempt'] = attempt
+        return self._try(tenant, job_id, change, stamp)
+
     def _try(self, tenant: Tenant, job_id: str, change: Change, stamp: datetime) -> Job | None:
         try:
             return self._apply(tenant, job_id, change, stamp)

@@ -123,7 +123,14 @@ def transition(action: Action, now: datetime, fields: dict[str, object] | None =
         case Action.RETRY:
             change.assign['progress'] = 0
             change.increment['attempt'] = 1
-            change.remove |= {'outcome', 'finishedAt', 'startedAt', 'outcomeAcknowledgedAt', 'estimatedCompletionAt'}
+            change.remove |= {
+                'outcome',
+                'finishedAt',
+                'startedAt',
+                'outcomeAcknowledgedAt',
+                'estimatedCompletionAt',
+                'executionArn',
+            }
         case Action.ACKNOWLEDGE_OUTCOME:
             change.assign['outcomeAcknowledgedAt'] = stamp
             change.must_be_absent.add('outcomeAcknowledgedAt')

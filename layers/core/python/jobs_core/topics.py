@@ -13,7 +13,7 @@ STATUS_TOPICS: Final = {
     'scheduled': 'job:scheduled',
 }
 # Bookkeeping that changes with every write and means nothing to a listener on its own.
-_BOOKKEEPING: Final = frozenset({'version', 'updatedAt', 'updatedBy', 'statusKey', 'listSk'})
+_BOOKKEEPING: Final = frozenset({'version', 'updatedAt', 'updatedBy', 'statusKey', 'listSk', 'executionArn'})
 PART_COUNTERS: Final = ('partsCompleted', 'partsFailed', 'partsCanceled')
 
 

@@ -222,6 +222,7 @@ class Job(OutputModel):
     parts_canceled: Omittable[int] = None
     # What a waiting or scheduled job becomes when released; stored, never returned.
     release_status: JobStatus | None = Field(default=None, exclude=True)
+    execution_arn: Omittable[str] = Field(default=None, description='The Step Functions execution of a system job')
 
 
 # ---------------------------------------------------------------- request bodies

@@ -121,7 +121,7 @@ class Runtime:
     def fail(self, task: Task, error: str, cause: str) -> Task:
         """Fail the job with a message a person can act on; nothing if it is no longer ours."""
         message = _message(error, cause)
-        logger.warning('System job failed', job_id=task.job_id, error=error, message=message)
+        logger.warning('System job failed', job_id=task.job_id, error=error, reason=message)
         with contextlib.suppress(JobStopped):  # already canceled or retried: nothing of ours to fail
             self._advance(task, Action.FAIL, {'outcome': {'message': message, 'acknowledge': True}, 'info': message})
         return task
