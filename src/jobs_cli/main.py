@@ -1,10 +1,12 @@
-"""The `jobs` command: `jobs dev` runs the local stack; `jobs keys create` issues an API key.
+"""The `jobs` command: `jobs dev` runs the local stack; `jobs listen` runs listener files against the
+Events API; `jobs keys create` issues an API key.
 
 Every failure is one line on stderr and a non-zero exit code, never a traceback.
 """
 
 import json
 import os
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -54,6 +56,43 @@ def dev(
         LocalStack(port=port, api_key=os.environ.get('JOBS_API_KEY') or None).run(ready)
     except StackError as error:
         fail(str(error))
+
+
+# ---------------------------------------------------------------- jobs listen
+@app.command()
+def listen(
+    files: Annotated[
+        list[Path], typer.Argument(help='Python files with listeners, e.g. listener = jobs_sdk.Listener()')
+    ],
+    *,
+    since: Annotated[
+        str | None, typer.Option(help='Start from this ISO-8601 time, e.g. 2030-01-01T12:00:00Z [default: now]')
+    ] = None,
+    poll_interval: Annotated[float, typer.Option(min=0.05, help='Seconds between polls of the Events API')] = 1.0,
+    api_url: Annotated[str, typer.Option(envvar='JOBS_API_URL', help='The Jobs API')] = DEFAULT_LOCAL_URL,
+    api_key: Annotated[
+        str | None, typer.Option(envvar='JOBS_API_KEY', help='An API key of the environment to follow')
+    ] = None,
+    max_attempts: Annotated[int, typer.Option(min=1, help='Deliveries of an event to a handler that raises')] = 3,
+    overlap: Annotated[float, typer.Option(min=0, help='Seconds each poll looks back for events stored late')] = 5.0,
+) -> None:
+    """Run listener files: follow the Events API and hand each new event to their handlers once. Ctrl-C stops."""
+    from jobs_cli.listen import ListenError, run  # noqa: PLC0415 - keep the other commands light
+
+    try:
+        run(
+            files,
+            api_url=api_url,
+            api_key=api_key,
+            since=since,
+            poll_interval=poll_interval,
+            max_attempts=max_attempts,
+            overlap=overlap,
+            announce=lambda line: out.print(line, markup=False),
+        )
+    except ListenError as error:
+        fail(str(error))
+    out.print('Stopped.', markup=False)
 
 
 # ---------------------------------------------------------------- jobs keys create
