@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     help='Jobs: a Flatfile-compatible job lifecycle service.',
@@ -29,7 +30,7 @@ DEFAULT_STACK_NAME = 'jobs'
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f'[red]error:[/red] {message}', markup=True)
+    err.print(f'[red]error:[/red] {escape(message)}', markup=True)  # the message is text, never markup
     raise typer.Exit(code)
 
 

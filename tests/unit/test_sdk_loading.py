@@ -68,3 +68,18 @@ def test_the_eventbridge_event_of_an_envelope():
     item = envelope('job:ready')
     event = eventbridge_event(item)
     assert (event['source'], event['detail-type'], event['detail']) == ('jobs', 'job:ready', item)
+
+
+def test_cli_errors_are_printed_as_text_not_markup(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from jobs_cli.main import app
+
+    monkeypatch.setenv('JOBS_API_URL', 'http://127.0.0.1:9')  # restored after the test: `listen` sets both
+    monkeypatch.setenv('JOBS_API_KEY', 'sk_test')
+    path = write(tmp_path, 'markup.py', "raise RuntimeError('[bold]not markup[/bold]')\n")
+
+    result = CliRunner().invoke(app, ['listen', str(path)])
+
+    assert result.exit_code == 1
+    assert 'markup.py:1: RuntimeError: [bold]not markup[/bold]' in result.stderr
