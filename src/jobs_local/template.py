@@ -1,15 +1,17 @@
 """Reads template.yaml, the single source of infrastructure truth, for the tests and the local stack.
 
 Only what local emulation needs is interpreted: DynamoDB tables, functions (code folder, handler,
-environment, memory, timeout), their API events, the API's authorizer and its gateway responses.
-Intrinsics are resolved against local names.
+environment, memory, timeout), their API, DynamoDB and SQS events, the API's authorizer and its
+gateway responses. Intrinsics (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`) are resolved against local
+names; anything else is refused rather than guessed.
 """
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import yaml
 
@@ -75,6 +77,7 @@ class FunctionSpec:
     environment: dict[str, Any] = field(default_factory=dict)
     memory_size: int = 128  # Lambda's defaults when neither the function nor Globals set them
     timeout: int = 3
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # the SAM Events, by name
 
 
 def functions(path: Path = TEMPLATE) -> dict[str, FunctionSpec]:
@@ -92,6 +95,7 @@ def functions(path: Path = TEMPLATE) -> dict[str, FunctionSpec]:
             environment=environment,
             memory_size=int(properties.get('MemorySize', globals_function.get('MemorySize', 128))),
             timeout=int(properties.get('Timeout', globals_function.get('Timeout', 3))),
+            events=dict(properties.get('Events', {})),
         )
     return specs
 
@@ -101,22 +105,88 @@ def parameter_defaults(path: Path = TEMPLATE) -> dict[str, Any]:
     return {name: spec['Default'] for name, spec in load(path).get('Parameters', {}).items() if 'Default' in spec}
 
 
-def resolve(value: Any, refs: dict[str, str], path: Path = TEMPLATE) -> str:
-    """A scalar property as a string: `Ref` to a resource from `refs` (logical id → local name), `Ref` to a
-    parameter as its Default. Anything the local stack cannot know raises ValueError, never a guess."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, str | int | float):
-        return str(value)
-    if isinstance(value, dict) and set(value) == {'Ref'}:
-        name = value['Ref']
-        if name in refs:
-            return refs[name]
-        defaults = parameter_defaults(path)
-        if name in defaults:
-            return resolve(defaults[name], refs, path)
-        raise ValueError(f'!Ref {name}: not a local resource and not a parameter with a Default')
-    raise ValueError(f'Cannot resolve {value!r} locally (only literals and !Ref are supported)')
+Attributes = Mapping[str, Mapping[str, str]]
+
+
+def resolve(value: Any, refs: Mapping[str, str], path: Path = TEMPLATE, attributes: Attributes | None = None) -> str:
+    """A scalar property as a string: `Ref` to a resource from `refs` (logical id → local name; pseudo
+    parameters such as AWS::Region are looked up there too), `Ref` to a parameter as its Default,
+    `Fn::GetAtt` from `attributes` (logical id → attribute → value), `Fn::Sub` and `Fn::Join` of those.
+    Anything the local stack cannot know raises ValueError, never a guess."""
+    resolved = resolve_tree(value, refs, path, attributes)
+    if isinstance(resolved, bool):
+        return 'true' if resolved else 'false'
+    if isinstance(resolved, str | int | float):
+        return str(resolved)
+    raise ValueError(f'Cannot resolve {value!r} to a scalar locally')
+
+
+def resolve_tree(
+    value: Any, refs: Mapping[str, str], path: Path = TEMPLATE, attributes: Attributes | None = None
+) -> Any:
+    """Any property value with every intrinsic in it resolved (see `resolve`); dicts and lists are copied."""
+    attributes = attributes or {}
+    if isinstance(value, list):
+        return [resolve_tree(item, refs, path, attributes) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((name, argument),) = value.items()
+        if name in _INTRINSICS:
+            return _INTRINSICS[name](argument, refs, path, attributes)
+        if name.startswith('Fn::') or name == 'Condition':
+            raise ValueError(f'{name} is not supported locally')
+    return {key: resolve_tree(inner, refs, path, attributes) for key, inner in value.items()}
+
+
+def _ref(name: str, refs: Mapping[str, str], path: Path, attributes: Attributes) -> Any:
+    if name in refs:
+        return refs[name]
+    defaults = parameter_defaults(path)
+    if name in defaults:
+        return resolve_tree(defaults[name], refs, path, attributes)
+    raise ValueError(f'!Ref {name}: not a local resource and not a parameter with a Default')
+
+
+def _join(argument: Any, refs: Mapping[str, str], path: Path, attributes: Attributes) -> str:
+    delimiter, parts = argument
+    return str(delimiter).join(resolve(part, refs, path, attributes) for part in parts)
+
+
+def _get_att(argument: Any, attributes: Attributes) -> str:
+    logical_id, attribute = argument.split('.', 1) if isinstance(argument, str) else argument
+    known = attributes.get(logical_id)
+    if known is None:
+        raise ValueError(f'!GetAtt {logical_id}.{attribute}: {logical_id} is not a local resource')
+    if attribute not in known:
+        raise ValueError(f'!GetAtt {logical_id}.{attribute}: the local stack does not know this attribute')
+    return known[attribute]
+
+
+_PLACEHOLDER = re.compile(r'\$\{([^}!][^}]*)\}')
+
+
+def _sub(argument: Any, refs: Mapping[str, str], path: Path, attributes: Attributes) -> str:
+    text, variables = (argument, {}) if isinstance(argument, str) else argument
+
+    def substitute(found: re.Match[str]) -> str:
+        name = found.group(1).strip()
+        if name in variables:
+            return resolve(variables[name], refs, path, attributes)
+        if '.' in name and not name.startswith('AWS::'):
+            return _get_att(name, attributes)
+        return resolve({'Ref': name}, refs, path, attributes)
+
+    # ${!Literal} is the escape for a literal ${Literal}.
+    return _PLACEHOLDER.sub(substitute, str(text)).replace('${!', '${')
+
+
+_INTRINSICS: Final[dict[str, Callable[[Any, Mapping[str, str], Path, Attributes], Any]]] = {
+    'Ref': _ref,
+    'Fn::GetAtt': lambda argument, refs, path, attributes: _get_att(argument, attributes),
+    'Fn::Sub': _sub,
+    'Fn::Join': _join,
+}
 
 
 @dataclass(frozen=True)
