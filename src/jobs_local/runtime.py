@@ -5,9 +5,12 @@ current event is per container), so invocations of one function are serialised; 
 functions run concurrently. Each invocation gets a fresh context object.
 """
 
+import json
 import threading
 import time
+import traceback
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +66,35 @@ class LocalFunction:
         """The handler's result; its exception, if it raises, propagates (an Unhandled function error)."""
         with self._lock:
             return self._handler(event, self.context())
+
+
+def serve_moto_invocations(functions: Mapping[str, LocalFunction]) -> None:
+    """Make moto's Lambda run the in-process functions (by deployed name) instead of a Docker container.
+
+    moto invokes a Lambda function for `lambda:Invoke` and for a state machine's Lambda tasks; its
+    functions are stubs the provisioner created. A handler's exception becomes the error payload Lambda
+    returns (errorType, errorMessage), which Step Functions matches as the error name. moto runs in
+    this process, so this patch is the bridge.
+    """
+    import moto.awslambda.models as moto_lambda  # noqa: PLC0415 - moto is loaded only by the local stack
+
+    def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        function = functions.get(self.function_name)
+        failure: dict[str, Any]
+        if function is None:
+            failure = {'errorType': 'ResourceNotFoundException', 'errorMessage': f'{self.function_name} is not local'}
+            return json.dumps(failure), True, ''
+        payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
+        try:
+            result = function.invoke(payload)
+        except Exception as error:
+            failure = {
+                'errorType': type(error).__name__,
+                'errorMessage': str(error),
+                'stackTrace': traceback.format_tb(error.__traceback__),
+            }
+            return json.dumps(failure), True, ''
+        return json.dumps(result, default=str), False, ''
+
+    # The bridge (see the docstring).
+    moto_lambda.LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign]
