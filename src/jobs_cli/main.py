@@ -40,21 +40,41 @@ def dev(
     port: Annotated[
         int, typer.Option(envvar='PORT', min=0, max=65535, help='Port on 127.0.0.1 (0 picks a free one)')
     ] = 3000,
+    listener: Annotated[
+        list[Path] | None,
+        typer.Option(
+            '--listener',
+            help='A Python file whose listeners (objects with event_patterns() and lambda_handler) get the '
+            "bus's events, as an EventBridge rule's Lambda target would; repeatable",
+        ),
+    ] = None,
 ) -> None:
     """Run the local stack in the foreground: the API on http://127.0.0.1:PORT, backed by moto. Ctrl-C stops it."""
     try:
-        from jobs_local.stack import LocalStack, StackError, StackInfo  # noqa: PLC0415 - keep `jobs keys` light
+        from jobs_local.listeners import subscribe_listeners  # noqa: PLC0415 - keep `jobs keys` light
+        from jobs_local.stack import LocalStack, StackError, StackInfo  # noqa: PLC0415
     except ModuleNotFoundError as missing:
         fail(f"jobs dev needs {missing.name}: install the local extra, pip install -e '.[local]'")
+
+    stack = LocalStack(port=port, api_key=os.environ.get('JOBS_API_KEY') or None)
+    subscribed: list[str] = []
+
+    def prepare(info: StackInfo) -> None:
+        # A listener's client finds the stack the way `jobs listen` is pointed at one.
+        os.environ.update(JOBS_API_URL=info.url, JOBS_API_KEY=info.api_key)
+        subscribed.extend(subscribe_listeners(stack, listener or []))
 
     def ready(info: StackInfo) -> None:
         out.print(f'[bold green]Jobs local stack ready[/] on [bold]{info.url}[/]  (Ctrl-C stops it)')
         out.print(f'API key ([bold]{info.environment}[/] environment): [bold]{info.api_key}[/]')
         out.print(f'Try: curl -H "Authorization: Bearer {info.api_key}" {info.url}/v1/jobs', markup=False)
         out.print(f'Docs: {info.url}/v1/docs   More keys: jobs keys create --local --environment NAME', markup=False)
+        out.print(f'AWS (moto) endpoint: {info.moto_endpoint}   Event bus: {info.bus}', markup=False)
+        if subscribed:
+            out.print(f'Listeners: {", ".join(subscribed)}', markup=False)
 
     try:
-        LocalStack(port=port, api_key=os.environ.get('JOBS_API_KEY') or None).run(ready)
+        stack.run(ready, prepare=prepare)
     except StackError as error:
         fail(str(error))
 

@@ -443,6 +443,11 @@ class GatewayServer(ThreadingHTTPServer):
         self.gateway: ApiGateway | None = None
         super().__init__(address, _RequestHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away (it gave up waiting, say): there is no one to answer
+        log.exception('Request from %s failed', client_address[0])
+
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup of the host; nothing here needs it.
         TCPServer.server_bind(self)
@@ -566,8 +571,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def configure_logging() -> None:
-    """Access and gateway lines on stderr, away from the functions' own (JSON) logs."""
-    for logger in (access_log, log):
+    """Access, gateway and event-path lines on stderr, away from the functions' own (JSON) logs."""
+    for logger in (access_log, log, logging.getLogger('jobs_local.events')):
         if not logger.handlers:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter('%(message)s'))

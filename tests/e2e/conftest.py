@@ -56,13 +56,19 @@ def run_cli(*args: str, remove: tuple[str, ...] = (), **env: str) -> subprocess.
     )
 
 
-def start_stack(log: Path, api_key: str | None = None) -> RunningStack:
+def start_stack(log: Path, api_key: str | None = None, listeners: tuple[Path, ...] = ()) -> RunningStack:
     """Start `jobs dev` on a free port and return once `/health` answers 200."""
     port = free_port()
-    extra = {'PORT': str(port)} | ({'JOBS_API_KEY': api_key} if api_key else {})
+    # Retries of the event path (Lambda's and EventBridge's) a fifth of a second apart, not one.
+    extra = {'PORT': str(port), 'JOBS_LOCAL_RETRY_SECONDS': '0.2'} | ({'JOBS_API_KEY': api_key} if api_key else {})
+    options = [argument for path in listeners for argument in ('--listener', str(path))]
     with log.open('wb') as output:
         process = subprocess.Popen(
-            [str(JOBS), 'dev'], cwd=ROOT, env=stack_environment(**extra), stdout=output, stderr=subprocess.STDOUT
+            [str(JOBS), 'dev', *options],
+            cwd=ROOT,
+            env=stack_environment(**extra),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     stack = RunningStack(url=f'http://127.0.0.1:{port}', port=port, api_key=api_key or '', process=process, log=log)
     deadline = time.monotonic() + READY_WITHIN_SECONDS
@@ -89,10 +95,13 @@ def stop_stack(stack: RunningStack) -> None:
             stack.process.wait()
 
 
+LISTENERS = (ROOT / 'tests' / 'e2e' / 'listeners' / 'e2e_listener.py',)
+
+
 @pytest.fixture(scope='session')
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     key = f'sk_e2e_{secrets.token_urlsafe(24)}'
-    running = start_stack(tmp_path_factory.mktemp('stack') / 'jobs-dev.log', api_key=key)
+    running = start_stack(tmp_path_factory.mktemp('stack') / 'jobs-dev.log', api_key=key, listeners=LISTENERS)
     yield running
     stop_stack(running)
 
