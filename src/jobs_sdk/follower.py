@@ -6,7 +6,9 @@ cursor, because the store is written in delivery order, not creation order: an e
 little before one already seen may be stored after it. Nothing created before `since` (the start,
 by default) is ever handed over.
 
-An event every target handled is acknowledged (`POST /v1/events/{id}/ack`). A target that raises
+An event every target handled is acknowledged (`POST /v1/events/{id}/ack`), off the delivery path:
+acknowledgements run on a few threads while the next events are delivered, and all of a poll's are
+done when the poll returns. A target that raises
 gets the event again on the next polls, up to `max_attempts` in all; then it is logged and left
 unacknowledged. A stop request is honoured between events, never in the middle of one.
 """
@@ -14,6 +16,7 @@ unacknowledged. A stop request is honoured between events, never in the middle o
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -29,6 +32,7 @@ logger = logging.getLogger('jobs_sdk.listen')
 
 Target = Callable[[dict[str, Any]], object]  # takes the Flatfile envelope, raises if it failed
 PAGE_SIZE: Final = 100
+ACK_THREADS: Final = 4
 # One change of a job can mean several events with one creation time (job:created and job:ready for
 # a job created ready): the store orders those by id, which is arbitrary; hand them over in this order.
 TOPIC_ORDER: Final = {
@@ -106,6 +110,11 @@ class EventFollower:
     def poll(self) -> PollReport:
         """One poll: hand every new event to the targets. Transient API failures are logged and
         left for the next poll; a refused key (401, 403) or request (400) raises."""
+        with ThreadPoolExecutor(ACK_THREADS, thread_name_prefix='event-ack') as acks:
+            report = self._poll(acks)
+        return report
+
+    def _poll(self, acks: ThreadPoolExecutor) -> PollReport:
         report = PollReport()
         try:
             events = self._events(self._window_start())
@@ -125,13 +134,15 @@ class EventFollower:
             if created < self._floor:
                 continue
             self._cursor = max(self._cursor, created)
-            self._deliver(envelope, created, report)
+            self._deliver(envelope, created, report, acks)
         window = self._window_start()
         self._done = {key: created for key, created in self._done.items() if created >= window}
         self._abandoned = {key: created for key, created in self._abandoned.items() if created >= window}
         return report
 
-    def _deliver(self, envelope: dict[str, Any], created: datetime, report: PollReport) -> None:
+    def _deliver(
+        self, envelope: dict[str, Any], created: datetime, report: PollReport, acks: ThreadPoolExecutor
+    ) -> None:
         event_id = envelope['id']
         keys = [(event_id, index) for index in range(len(self._targets))]
         if all(key in self._done for key in keys):
@@ -167,7 +178,7 @@ class EventFollower:
         if all(key in self._done for key in keys):
             self._pending.pop(event_id, None)
             if event_id not in self._abandoned:
-                self._acknowledge(event_id)
+                acks.submit(self._acknowledge, event_id)
 
     def _acknowledge(self, event_id: str) -> None:
         try:
