@@ -42,8 +42,19 @@ _CONTEXT_FIELDS: Final = (
     'commitId',
     'actorId',
 )
-_PAYLOAD_FIELDS: Final = ('operation', 'job', 'status', 'info', 'isPart', 'progress', 'managed', 'inputOmitted')
-# Where a bare filter key can be in the envelope the publisher writes (jobs_core.lifecycle_events).
+_PAYLOAD_FIELDS: Final = (
+    'operation',
+    'job',
+    'status',
+    'info',
+    'isPart',
+    'progress',
+    'managed',
+    'inputOmitted',
+    'count',  # commit:created
+    'kind',
+)
+# Where a bare filter key can be in the envelopes the publisher writes (jobs_core.lifecycle_events).
 ENVELOPE_PATHS: Final[dict[str, tuple[str, ...]]] = {
     'id': ('id',),
     'topic': ('topic',),
