@@ -281,3 +281,63 @@ def test_jobs_dev_with_a_file_without_listeners_fails_in_one_line(tmp_path):
     assert 'no listener' in errors[0]
     assert result.stderr.strip().splitlines()[-1] == errors[0]
     assert 'Traceback' not in result.stderr + result.stdout
+
+
+# ---------------------------------------------------------------- faults, injected through moto
+@pytest.fixture(scope='module')
+def moto_dynamodb(stack: RunningStack) -> Any:
+    found = re.search(r'AWS \(moto\) endpoint: (http://\S+)', stack.output())
+    assert found, stack.output()
+    return boto3.client('dynamodb', endpoint_url=found.group(1), region_name='us-east-1')
+
+
+def test_a_job_item_the_publisher_cannot_read_lands_in_the_on_failure_queue_and_the_stream_goes_on(
+    client, create, moto_dynamodb, moto_sqs
+):
+    # GIVEN a job item without the fields an event needs, written straight into the table
+    poison = f'us_jb_poison{time.monotonic_ns()}'
+    moto_dynamodb.put_item(
+        TableName='jobs-local-JobsTable',
+        Item={'pk': {'S': f'POISON#{poison}'}, 'sk': {'S': 'JOB'}, 'entity': {'S': 'job'}, 'id': {'S': poison}},
+    )
+    url = moto_sqs.get_queue_url(QueueName='jobs-local-PublisherFailureQueue')['QueueUrl']
+
+    # WHEN the publisher has failed on it through every retry
+    def on_failure_records() -> list[dict[str, Any]]:
+        response = moto_sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        return [json.loads(message['Body']) for message in response.get('Messages', [])]
+
+    (record,) = eventually(on_failure_records, bool, 'the on-failure record of the poison item')
+
+    # THEN its on-failure record says why and where, as Lambda writes it
+    assert record['requestContext']['condition'] == 'RetryAttemptsExhausted'
+    assert record['requestContext']['functionArn'].endswith(':function:jobs-local-PublisherFunction')
+    assert record['requestContext']['approximateInvokeCount'] == 9  # MaximumRetryAttempts 8, plus the first
+    info = record['DDBStreamBatchInfo']
+    assert info['batchSize'] == 1
+    assert info['startSequenceNumber'] == info['endSequenceNumber']
+    assert ':table/jobs-local-JobsTable/stream/' in info['streamArn']
+
+    # ...and the changes after it still reach the store
+    job = create(trigger='immediate')
+    wait_for_topics(client, job['id'], 'job:created', 'job:ready')
+
+
+def test_a_message_the_event_store_keeps_failing_on_goes_to_its_dead_letter_queue(moto_sqs):
+    # GIVEN a message on the event store's queue that is not an EventBridge event
+    queue = moto_sqs.get_queue_url(QueueName='jobs-local-EventStoreQueue')['QueueUrl']
+    dead_letters = moto_sqs.get_queue_url(QueueName='jobs-local-EventStoreDeadLetterQueue')['QueueUrl']
+    body = json.dumps({'not': 'an event', 'nonce': time.monotonic_ns()})
+    moto_sqs.send_message(QueueUrl=queue, MessageBody=body)
+
+    # WHEN the event store function has failed on it maxReceiveCount times
+    def dead() -> list[dict[str, Any]]:
+        response = moto_sqs.receive_message(
+            QueueUrl=dead_letters, MaxNumberOfMessages=10, MessageSystemAttributeNames=['All']
+        )
+        return [message for message in response.get('Messages', []) if message['Body'] == body]
+
+    (message,) = eventually(dead, bool, 'the poison message in the dead-letter queue')
+
+    # THEN SQS moved it there after the RedrivePolicy's five receives
+    assert int(message['Attributes']['ApproximateReceiveCount']) > 5
