@@ -187,7 +187,7 @@ class LocalStack:
 
         from jobs_local.provision import LocalResources, Provisioner  # noqa: PLC0415
 
-        # The Step Functions interpreter, for the state machines of later issues.
+        # moto's Step Functions interpreter, so the template's state machines really run.
         config = {'stepfunctions': {'execute_state_machine': True}}
         httpx.post(f'{endpoint}/moto-api/config', json=config).raise_for_status()
 
@@ -207,7 +207,7 @@ class LocalStack:
             self._local = local
             pending, self._pending = self._pending, []
         for notice in local.notices:
-            log.info('not emulated locally: %s', notice)
+            log.info('local stack: %s', notice)
         for name, patterns, handler in pending:
             self.subscribe(name, patterns, handler)
 
