@@ -27,6 +27,7 @@ Three ways to run one: `listener.lambda_handler` as an EventBridge rule target (
 import asyncio
 import inspect
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, overload
@@ -102,6 +103,7 @@ class _Registry:
         self.registrations: list[Registration] = []
         self.middleware: list[MiddlewareEntry] = []
         self.api = api
+        self.lock = threading.Lock()  # runners may dispatch events concurrently (as Lambda does)
 
 
 def _topics(topics: Topics) -> tuple[str, ...]:
@@ -190,9 +192,10 @@ class Listener(ListenerNode):
     @property
     def api(self) -> JobsClient:
         """The client handlers receive: the one given, else one from $JOBS_API_URL and $JOBS_API_KEY."""
-        if self._registry.api is None:
-            self._registry.api = JobsClient()
-        return self._registry.api
+        with self._registry.lock:
+            if self._registry.api is None:
+                self._registry.api = JobsClient()
+            return self._registry.api
 
     @api.setter
     def api(self, client: JobsClient) -> None:
