@@ -13,13 +13,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from jobs_core.models.api import ErrorItem, Errors, EventResponse, JobResponse, ListEventsResponse, ListJobsResponse
+from jobs_core.models.api import (
+    ErrorItem,
+    Errors,
+    EventResponse,
+    JobResponse,
+    ListEventsResponse,
+    ListJobsResponse,
+    Pagination,
+)
 from jobs_core.models.event import Event
 from jobs_core.models.job import (
     Job,
@@ -123,6 +131,23 @@ def _query(values: Mapping[str, Any]) -> dict[str, str]:
         else:
             params[name] = str(value)
     return params
+
+
+class _Page(Protocol):
+    pagination: Pagination
+
+
+P = TypeVar('P', bound=_Page)
+
+
+def _pages(list_page: Callable[..., P], filters: dict[str, Any]) -> Iterator[P]:
+    """Page after page of a list call, passing each page's cursor to the next call."""
+    while True:
+        page = list_page(**filters)
+        yield page
+        if not page.pagination.next_page_token:
+            return
+        filters = {**filters, 'page_token': page.pagination.next_page_token}
 
 
 def _path(*segments: str) -> str:
@@ -230,12 +255,8 @@ class JobsResource:
 
     def list_all(self, **filters: Any) -> Iterator[Job]:
         """Every job that matches, page after page, following the cursor."""
-        while True:
-            page = self.list(**filters)
+        for page in _pages(self.list, filters):
             yield from page.data
-            if not page.pagination.next_page_token:
-                return
-            filters = {**filters, 'page_token': page.pagination.next_page_token}
 
     def create(self, job: JobCreate | Mapping[str, Any] | None = None, /, **fields: Any) -> Job:
         """Create a job: `create(type='workbook', operation='export', source=..., trigger='immediate')`."""
@@ -334,12 +355,8 @@ class EventsResource:
 
     def list_all(self, **filters: Any) -> Iterator[Event]:
         """Every event that matches (the filters of `list`), page after page, following the cursor."""
-        while True:
-            page = self.list(**filters)
+        for page in _pages(self.list, filters):
             yield from page.data
-            if not page.pagination.next_page_token:
-                return
-            filters = {**filters, 'page_token': page.pagination.next_page_token}
 
     def get(self, event_id: str) -> Event:
         return EventResponse.model_validate(self._client.request('GET', _path('events', event_id))).data
