@@ -53,3 +53,14 @@ class ErrorItem(BaseModel):
 
 class Errors(BaseModel):
     errors: list[ErrorItem]
+
+
+class Deletion(OutputModel):
+    success: bool
+    job_id: Omittable[str] = Field(
+        default=None, description='The job removing what the deleted resource held, when that runs asynchronously'
+    )
+
+
+class DeletionResponse(OutputModel):
+    data: Deletion
