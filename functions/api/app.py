@@ -10,9 +10,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 import event_routes
+import file_routes
 import job_routes
+import record_routes
+import sheet_routes
+import snapshot_routes
+import space_routes
+import workbook_routes
 from jobs_core import errors
 from jobs_core.models.api import ErrorItem, Errors, Health
+from jobs_core.models.file import DIRECT_UPLOAD_LIMIT, PRESIGNED_ROUTE
 from jobs_core.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -21,10 +28,22 @@ if TYPE_CHECKING:
 API_TITLE: Final = 'Jobs API'
 API_VERSION: Final = '1.0.0'
 MAX_BODY_BYTES: Final = 1024 * 1024
+# A direct upload's form: the file and a few small fields around it.
+MAX_UPLOAD_BODY_BYTES: Final = DIRECT_UPLOAD_LIMIT + 64 * 1024
+UPLOAD_PATH: Final = '/v1/files'
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.include_router(job_routes.router)
-app.include_router(event_routes.router)
+for router in (
+    job_routes.router,
+    event_routes.router,
+    space_routes.router,
+    file_routes.router,
+    workbook_routes.router,
+    sheet_routes.router,
+    record_routes.router,
+    snapshot_routes.router,
+):
+    app.include_router(router)
 
 
 # The docs are built on their first request rather than with app.enable_swagger(), which loads
@@ -150,12 +169,20 @@ def as_json(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def too_large(event: dict[str, Any]) -> dict[str, Any] | None:
-    """API Gateway accepts 10 MB; the API takes 1 MB, answered before any parsing."""
+    """API Gateway accepts 10 MB; the API takes 1 MB (a direct upload a little over its file limit),
+    answered before any parsing."""
     body = event.get('body') or ''
     size = len(body) * 3 // 4 if event.get('isBase64Encoded') else len(body.encode())
-    if size <= MAX_BODY_BYTES:
+    upload = event.get('httpMethod') == 'POST' and event.get('path') == UPLOAD_PATH
+    limit = MAX_UPLOAD_BODY_BYTES if upload else MAX_BODY_BYTES
+    if size <= limit:
         return None
-    message = f'The body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes'
+    message = f'The body is {size} bytes; the limit is {limit} bytes'
+    if upload:
+        message = (
+            f'The upload is {size:,} bytes; a direct upload takes files of at most {DIRECT_UPLOAD_LIMIT:,} bytes. '
+            f'Use {PRESIGNED_ROUTE} for a presigned upload to storage.'
+        )
     return {
         'statusCode': HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
         'headers': {'Content-Type': content_types.APPLICATION_JSON},

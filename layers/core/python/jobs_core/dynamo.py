@@ -72,6 +72,10 @@ def translate(error: ClientError) -> Exception:
         return ServiceUnavailable('The job store is busy; retry shortly')
     if code == 'ValidationException' and 'size' in message.lower():
         return PayloadTooLarge('The job would be larger than 400 KB; store large data in files', key='body')
+    if code == 'ValidationException' and any(
+        word in message.lower() for word in ('significant digits', 'number overflow', 'number underflow')
+    ):
+        return BadRequest('A number is out of the range that can be stored (38 digits, up to 1e125)', key='body')
     if code == 'ValidationException' and 'starting key' in message.lower():
         return BadRequest('pageToken is not valid for this query', key='pageToken')
     return error

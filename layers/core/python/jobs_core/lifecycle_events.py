@@ -97,10 +97,52 @@ def change_of(record: dict[str, Any]) -> StreamChange:
     )
 
 
+def commit_events(change: StreamChange) -> list[Event]:
+    """A records write's commit item, when it is created: `commit:created`, in Flatfile's shape, with the
+    sheet's slug in the context (`slugs.sheet`, `sheetSlug`) so a listener filter {sheet: 'contacts'} matches."""
+    commit = change.new
+    if change.event_name != 'INSERT' or commit is None:
+        return []
+    payload = {
+        'commitId': commit['id'],
+        'sheetId': commit.get('sheetId'),
+        'count': commit.get('count'),
+        'kind': commit.get('kind'),
+        'jobId': commit.get('jobId'),
+    }
+    slug = commit.get('sheetSlug')
+    return [
+        Event(
+            id=event_id(change.record_id, 'commit:created'),
+            topic='commit:created',
+            domain='commit',
+            context=EventContext(
+                account_id=commit['accountId'],
+                environment_id=commit['environmentId'],
+                space_id=commit.get('spaceId'),
+                workbook_id=commit.get('workbookId'),
+                sheet_id=commit.get('sheetId'),
+                sheet_slug=slug,
+                commit_id=commit['id'],
+                job_id=commit.get('jobId'),
+                actor_id=commit.get('createdBy'),
+                slugs={'sheet': slug} if slug else None,
+            ),
+            payload={key: value for key, value in payload.items() if value is not None},
+            created_at=commit.get('createdAt') or change.happened_at.astimezone(UTC),
+        )
+    ]
+
+
 def events_of(record: dict[str, Any]) -> list[Event]:
-    """The events of one stream record of the jobs table (job items only; other entities have none)."""
+    """The events of one stream record of the jobs table: a job's lifecycle, a records commit; other
+    entities (keys, dependency edges) have none."""
     change = change_of(record)
     image = change.new if change.new is not None else change.old
-    if not image or image.get('entity') != 'job':
+    if not image:
         return []
-    return job_events(change)
+    if image.get('entity') == 'job':
+        return job_events(change)
+    if image.get('entity') == 'commit':
+        return commit_events(change)
+    return []

@@ -24,13 +24,15 @@ _READ_AHEAD: Final = 100
 
 @dataclass(frozen=True, slots=True)
 class IndexQuery:
-    index: str
+    index: str  # '' queries the table itself
     partition_attribute: str
     partition: str
     filter_expression: str = ''
     filter_names: dict[str, str] = field(default_factory=dict)
     filter_values: dict[str, 'AttributeValueTypeDef'] = field(default_factory=dict)
     after: str | None = None  # only items whose sort key is greater (e.g. a timestamp)
+    sort_attribute: str = SORT_KEY
+    sort_prefix: str | None = None  # only items whose sort key starts with this
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +53,34 @@ def query_page(
     page_token: str | None = None,
 ) -> Page:
     """Raises botocore's ClientError for the caller's store to translate."""
-    condition = '#pk = :pk'
-    values: dict[str, AttributeValueTypeDef] = {':pk': {'S': query.partition}, **query.filter_values}
-    names = {'#pk': query.partition_attribute, **query.filter_names}
-    if query.after is not None:
-        condition += ' AND #sk > :after'
-        names['#sk'] = SORT_KEY
-        values[':after'] = {'S': query.after}
-    request: QueryInputTypeDef = {
-        'TableName': table,
-        'IndexName': query.index,
-        'KeyConditionExpression': condition,
-        'ExpressionAttributeNames': names,
-        'ExpressionAttributeValues': values,
-    }
-    if query.filter_expression:
-        request['FilterExpression'] = query.filter_expression
+    items, next_token = query_window(
+        client,
+        table,
+        query,
+        ascending=ascending,
+        page_size=page_size,
+        page_number=page_number,
+        page_token=page_token,
+    )
+    return Page(items=items, total=_count(client, _request(table, query)), next_token=next_token)
 
+
+def query_window(
+    client: 'DynamoDBClient',
+    table: str,
+    query: IndexQuery,
+    *,
+    ascending: bool,
+    page_size: int,
+    page_number: int = 1,
+    page_token: str | None = None,
+    consistent: bool = False,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page and the cursor of the next, without a count: for lists whose totals are kept
+    elsewhere (a sheet's record counts), so a page costs one Query whatever the partition holds."""
+    request = _request(table, query)
+    if consistent:
+        request['ConsistentRead'] = True
     start_key = decode_token(query, page_token) if page_token else None
     skip = 0 if page_token else (page_number - 1) * page_size
     wanted = skip + page_size + 1  # one more than the page tells whether another follows
@@ -89,11 +102,32 @@ def query_page(
 
     page = items[skip : skip + page_size]
     more = len(items) > skip + page_size
-    return Page(
-        items=page,
-        total=_count(client, request),
-        next_token=encode_token(query, page[-1]) if more and page else None,
-    )
+    return page, encode_token(query, page[-1]) if more and page else None
+
+
+def _request(table: str, query: IndexQuery) -> 'QueryInputTypeDef':
+    condition = '#pk = :pk'
+    values: dict[str, AttributeValueTypeDef] = {':pk': {'S': query.partition}, **query.filter_values}
+    names = {'#pk': query.partition_attribute, **query.filter_names}
+    if query.after is not None:
+        condition += ' AND #sk > :after'
+        names['#sk'] = query.sort_attribute
+        values[':after'] = {'S': query.after}
+    if query.sort_prefix is not None:
+        condition += ' AND begins_with(#sk, :prefix)'
+        names['#sk'] = query.sort_attribute
+        values[':prefix'] = {'S': query.sort_prefix}
+    request: QueryInputTypeDef = {
+        'TableName': table,
+        'KeyConditionExpression': condition,
+        'ExpressionAttributeNames': names,
+        'ExpressionAttributeValues': values,
+    }
+    if query.index:
+        request['IndexName'] = query.index
+    if query.filter_expression:
+        request['FilterExpression'] = query.filter_expression
+    return request
 
 
 def _count(client: 'DynamoDBClient', request: 'QueryInputTypeDef') -> int:
@@ -111,7 +145,7 @@ def _count(client: 'DynamoDBClient', request: 'QueryInputTypeDef') -> int:
 
 
 def _key_attributes(query: IndexQuery) -> set[str]:
-    return {'pk', 'sk', SORT_KEY, query.partition_attribute}
+    return {'pk', 'sk', query.sort_attribute, query.partition_attribute}
 
 
 def encode_token(query: IndexQuery, item: dict[str, Any]) -> str:

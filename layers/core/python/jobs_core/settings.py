@@ -19,6 +19,13 @@ class EventsSettings(_Settings):
     event_retention_days: int = Field(alias='EVENT_RETENTION_DAYS', ge=1, le=3650)
 
 
+class DataSettings(TableSettings):
+    """The data plane: its table, the files bucket, and the jobs table (commits go there)."""
+
+    data_table_name: str = Field(alias='DATA_TABLE_NAME', min_length=3)
+    files_bucket_name: str = Field(alias='FILES_BUCKET_NAME', min_length=3)
+
+
 @cache
 def table_settings() -> TableSettings:
     return TableSettings.model_validate(dict(os.environ))
@@ -27,3 +34,8 @@ def table_settings() -> TableSettings:
 @cache
 def events_settings() -> EventsSettings:
     return EventsSettings.model_validate(dict(os.environ))
+
+
+@cache
+def data_settings() -> DataSettings:
+    return DataSettings.model_validate(dict(os.environ))

@@ -1,6 +1,6 @@
 """Records of a sheet, as Flatfile shapes them: each value a cell {value, valid, messages}."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -103,7 +103,3 @@ class RecordDeleteQuery(InputModel):
         list[Annotated[str, Field(min_length=1, max_length=MAX_DELETE * 129)]],
         Field(min_length=1, max_length=MAX_DELETE, description='Repeated, or comma-separated'),
     ]
-
-
-def cell_dict(value: Any, valid: bool, messages: list[dict[str, str]]) -> dict[str, Any]:
-    return {'value': value, 'valid': valid, 'messages': messages}

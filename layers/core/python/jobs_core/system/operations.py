@@ -26,6 +26,11 @@ SYSTEM_OPERATIONS: Final = frozenset(
         'sheet:mutate-records',
         'space:configure',
         'sheet:ai-assist',
+        # The data plane's own (jobs_core.data_jobs): what a deleted resource held, snapshot restores.
+        'space:delete',
+        'workbook:delete',
+        'sheet:delete',
+        'sheet:restore-snapshot',
     }
 )
 
