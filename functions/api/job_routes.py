@@ -3,6 +3,7 @@
 from functools import cache
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -76,11 +77,23 @@ def execute_job(job_id: Annotated[str, Path(alias='jobId')]) -> SuccessResponse:
     return SuccessResponse(data=SuccessData(success=True))
 
 
-@router.post('/v1/jobs/<jobId>/ack', summary='Acknowledge a job', tags=['Jobs'])
+@router.post(
+    '/v1/jobs/<jobId>/ack',
+    summary='Acknowledge a job',
+    description='ready → executing, or a progress tick while executing. The header `Job-Started: true` '
+    'tells the one caller whose ack started the job; for every other caller it is `false`.',
+    tags=['Jobs'],
+)
 def ack_job(
     job_id: Annotated[str, Path(alias='jobId')], body: Annotated[JobAckDetails | None, Body()] = None
-) -> JobResponse:
-    return JobResponse(data=service().ack(tenant_of(router.current_event), job_id, body))
+) -> Response[JobResponse]:
+    job, started = service().ack(tenant_of(router.current_event), job_id, body)
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=JobResponse(data=job),
+        headers={'Job-Started': 'true' if started else 'false'},
+    )
 
 
 @router.post('/v1/jobs/<jobId>/outcome/ack', summary='Acknowledge a job outcome', tags=['Jobs'])

@@ -20,6 +20,7 @@ from jobs_core.observability import logger, metrics, tracer
 from jobs_core.schedules import EventBridgeSchedules, JobSchedules
 from jobs_core.settings import table_settings
 from jobs_core.store import DynamoJobStore
+from jobs_core.timestamps import now
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -60,12 +61,18 @@ def handle(message: dict[str, Any]) -> None:
     status = event.payload.get('status')
     if job_id is None:
         return
-    if status in FINISHED:
-        released = service().predecessor_finished(tenant, job_id, str(status))
-        logger.info('Predecessor finished', job_id=job_id, status=status, dependents=released)
+    if event.topic == 'job:deleted' or status in FINISHED:
+        # A deleted predecessor will never complete: what waits for it fails, naming it.
+        outcome = 'deleted' if event.topic == 'job:deleted' else str(status)
+        released = service().predecessor_finished(tenant, job_id, outcome)
+        logger.info('Predecessor finished', job_id=job_id, status=outcome, dependents=released)
     elif event.topic == 'job:scheduled':
         job = service().get(tenant, job_id)
-        if job.status == 'scheduled' and job.scheduled_at is not None:
+        if job.status != 'scheduled' or job.scheduled_at is None:
+            return
+        if job.scheduled_at <= now():
+            service().release_scheduled(tenant, job_id)  # its time came while the event travelled
+        else:
             schedules().release_at(tenant, job_id, job.attempt, job.scheduled_at)
 
 

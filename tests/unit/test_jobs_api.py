@@ -476,3 +476,18 @@ def test_openapi_and_docs_are_served(api):
     assert docs.status == 200
     assert 'swagger' in docs.body.lower()
     assert api('GET', '/health', tenant=None).body == {'status': 'ok'}
+
+
+def test_exactly_one_ack_is_told_it_started_the_job(api, create_job):
+    # GIVEN a ready job two listeners race for
+    jid = create_job(trigger='immediate')['id']
+    # WHEN both ack it
+    first = api('POST', f'/v1/jobs/{jid}/ack')
+    second = api('POST', f'/v1/jobs/{jid}/ack', {'progress': 5})
+    # THEN both succeed, but only the first is told the job is its own
+    assert (first.status, first.headers['Job-Started']) == (200, 'true')
+    assert (second.status, second.headers['Job-Started']) == (200, 'false')
+    # and a retried job can be started again
+    api('POST', f'/v1/jobs/{jid}/fail')
+    api('POST', f'/v1/jobs/{jid}/retry')
+    assert api('POST', f'/v1/jobs/{jid}/ack').headers['Job-Started'] == 'true'

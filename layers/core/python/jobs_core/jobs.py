@@ -1,6 +1,7 @@
 """The Jobs domain: what each endpoint does, in terms of the lifecycle and the store port."""
 
 import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Final
@@ -117,8 +118,17 @@ class JobService:
     def execute(self, tenant: Tenant, job_id: str) -> Job:
         return self._transition(tenant, job_id, Action.EXECUTE)
 
-    def ack(self, tenant: Tenant, job_id: str, details: JobAckDetails | None) -> Job:
-        return self._transition(tenant, job_id, Action.ACK, details)
+    def ack(self, tenant: Tenant, job_id: str, details: JobAckDetails | None) -> tuple[Job, bool]:
+        """Acknowledge a job: ready → executing, or a progress tick while it executes. Also says
+        whether this call is the one that started it, so of two listeners racing for a job exactly
+        one learns it is theirs (the other's ack is a tick). One conditional write either way."""
+        fields = details.model_dump(by_alias=True, exclude_none=True, mode='json') if details else {}
+        stamp = self._clock()
+        change = lifecycle.transition(Action.ACK, stamp, fields)
+        token = secrets.token_hex(8)
+        change.assign_if_absent['startToken'] = token
+        job = self._apply(tenant, job_id, change, stamp)
+        return job, job.start_token == token
 
     def complete(self, tenant: Tenant, job_id: str, details: JobCompleteDetails | None) -> Job:
         return self._transition(tenant, job_id, Action.COMPLETE, details)

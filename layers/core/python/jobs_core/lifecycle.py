@@ -130,6 +130,7 @@ def transition(action: Action, now: datetime, fields: dict[str, object] | None =
                 'outcomeAcknowledgedAt',
                 'estimatedCompletionAt',
                 'executionArn',
+                'startToken',
             }
         case Action.ACKNOWLEDGE_OUTCOME:
             change.assign['outcomeAcknowledgedAt'] = stamp

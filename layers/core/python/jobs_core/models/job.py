@@ -223,6 +223,8 @@ class Job(OutputModel):
     # What a waiting or scheduled job becomes when released; stored, never returned.
     release_status: JobStatus | None = Field(default=None, exclude=True)
     execution_arn: Omittable[str] = Field(default=None, description='The Step Functions execution of a system job')
+    # Set by the ack that started this attempt; tells that caller it won (see JobService.ack).
+    start_token: str | None = Field(default=None, exclude=True)
 
 
 # ---------------------------------------------------------------- request bodies
