@@ -212,6 +212,18 @@ class JobsClient:
         params: Mapping[str, str] | None = None,
     ) -> Any:
         """One API call, retried as the policy allows; returns the parsed JSON body."""
+        response = self.send(method, path, body=body, params=params)
+        return response.json() if response.content else None
+
+    def send(
+        self,
+        method: Literal['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One API call, retried as the policy allows; the successful response (errors raise)."""
         policy = self.retry_policy
         attempt = 0
         while True:
@@ -227,7 +239,7 @@ class JobsClient:
                 if response.status_code not in RETRY_STATUSES or attempt >= policy.max_retries:
                     if response.is_error:
                         raise _api_error(response)
-                    return response.json() if response.content else None
+                    return response
                 wait = policy.delay(attempt, retry_after_seconds(response.headers.get('Retry-After')))
                 logger.warning(
                     '%s %s answered %d; retry %d in %.2fs', method, path, response.status_code, attempt + 1, wait
@@ -288,6 +300,20 @@ class JobsResource:
         """ready → executing; on an executing job, a progress tick. No body when nothing is given."""
         details = JobAckDetails(info=info, progress=progress, estimated_completion_at=estimated_completion_at)
         return self._job('POST', job_id, 'ack', body=details)
+
+    def claim(
+        self,
+        job_id: str,
+        *,
+        info: str | None = None,
+        progress: int | None = None,
+        estimated_completion_at: datetime | None = None,
+    ) -> tuple[Job, bool]:
+        """Ack, and learn whether this call started the job (the API's `Job-Started` header): of
+        several listeners acking one ready job, exactly one gets True."""
+        details = JobAckDetails(info=info, progress=progress, estimated_completion_at=estimated_completion_at)
+        response = self._client.send('POST', _path('jobs', job_id, 'ack'), body=_body(details))
+        return JobResponse.model_validate(response.json()).data, response.headers.get('Job-Started') == 'true'
 
     def ack_outcome(self, job_id: str) -> Job:
         """The user has seen the outcome of a complete or failed job."""

@@ -19,10 +19,9 @@ On `job:ready` for the job it:
    `outcome: {message: str(error), acknowledge: true}`, so a job is never left executing because
    its code failed.
 
-Whether the job was "already started by someone else" is read from the ack's answer: the ack that
-moves a job from ready to executing stamps its `startedAt` and `updatedAt` with the same instant,
-and a later ack leaves `startedAt` as it was. (The API has no exclusive claim: an ack on an
-executing job is a progress tick and succeeds.)
+Whether the job was already started by someone else is the ack's own answer (`jobs.claim`, the
+API's `Job-Started` header): of several listeners acking one ready job, exactly one is told it
+started it; for the others the ack was a progress tick, and they leave the job alone.
 """
 
 import logging
@@ -75,10 +74,6 @@ def completion(result: object) -> JobCompleteDetails:
     raise TypeError(f'A job function returns a JobOutcome, a dict or None, not {type(result).__name__}')
 
 
-def _started_by_this_ack(job: Job) -> bool:
-    return job.started_at is None or job.started_at == job.updated_at
-
-
 def run_job(event: 'Event', api: 'JobsClient', function: JobFunction) -> Job | None:
     """Ack, run, complete or fail one job. Returns the finished job, or None when it was skipped
     (another listener has it) or changed under us (e.g. canceled while running)."""
@@ -87,13 +82,13 @@ def run_job(event: 'Event', api: 'JobsClient', function: JobFunction) -> Job | N
         logger.warning('%s %s names no job; skipped', event.topic, event.id)
         return None
     try:
-        acked = api.jobs.ack(job_id, info=ACCEPTED, progress=0)
+        acked, started = api.jobs.claim(job_id, info=ACCEPTED, progress=0)
     except JobsApiError as error:
         if error.status != 409:
             raise
         logger.info('Job %s skipped: %s', job_id, error)
         return None
-    if not _started_by_this_ack(acked):
+    if not started:
         logger.info('Job %s skipped: another listener started it at %s', job_id, acked.started_at)
         return None
 
