@@ -54,6 +54,8 @@ bench: $(VENV)/.installed  ## benchmarks; figures are ratios against a baseline 
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/aws_calls.py
 	$(BIN)/python bench/publisher.py
+	$(BIN)/python bench/records_insert.py
+	$(BIN)/python bench/records_page.py
 
 openapi: $(VENV)/.installed  ## regenerate the committed openapi.json from the code
 	$(BIN)/python -m jobs_local.openapi > openapi.json

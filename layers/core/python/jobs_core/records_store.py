@@ -12,19 +12,22 @@
 """
 
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
 from jobs_core.data_store import META, partition, serialise
 from jobs_core.dynamo import dynamodb_client, error_code, from_item, translate
-from jobs_core.errors import ServiceUnavailable
+from jobs_core.errors import BadRequest, ServiceUnavailable
 from jobs_core.observability import logger
 from jobs_core.paging import IndexQuery, query_window
+from jobs_core.store import job_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,11 +45,27 @@ TRANSACTION_LIMIT: Final = 100
 # A transaction carries at most 4 MB; keep clear of it.
 TRANSACTION_BYTES: Final = 3_500_000
 COMMIT_TTL_SECONDS: Final = 30 * 24 * 3600
+_MAX_DIGITS: Final = 38
+_SMALLEST: Final = 1e-130
+_LARGEST: Final = 1e126
 _NOT_DELETING: Final = 'attribute_exists(pk) AND attribute_not_exists(deleting)'
 
 
 class SheetGone(Exception):
     """The sheet was deleted, or is being deleted, while its records were written."""
+
+
+class JobMoved(Exception):
+    """The job a write was guarded by is no longer running the attempt that wrote; nothing was applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobGuard:
+    """A system job's write is applied only while that job runs this attempt (in the same transaction)."""
+
+    environment_id: str
+    job_id: str
+    attempt: int
 
 
 class RecordsChanged(Exception):
@@ -173,10 +192,11 @@ class RecordStore:
     def record_item(
         self, environment_id: str, sheet_id: str, record: dict[str, Any]
     ) -> dict[str, 'AttributeValueTypeDef']:
-        values = {**record, 'entity': 'record'}
+        item = {name: attribute(value) for name, value in record.items()}
+        item['entity'] = {'S': 'record'}
         if not record.get('valid', True):
-            values['errorKey'] = error_partition(environment_id, sheet_id)
-        return {**serialise(values), **record_key(environment_id, sheet_id, record['id'])}
+            item['errorKey'] = {'S': error_partition(environment_id, sheet_id)}
+        return {**item, **record_key(environment_id, sheet_id, record['id'])}
 
     def commit_item(self, commit: dict[str, Any]) -> dict[str, 'AttributeValueTypeDef']:
         values = {**commit, 'entity': 'commit', 'expiresAt': int(time.time()) + COMMIT_TTL_SECONDS}
@@ -231,6 +251,78 @@ class RecordStore:
             self._sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # noqa: S311 - backoff jitter
         raise ServiceUnavailable('The record store is busy; nothing was written, retry shortly')
 
+    # ------------------------------------------------------------ imports (system jobs)
+    def put_records(self, environment_id: str, sheet_id: str, records: list[dict[str, Any]]) -> None:
+        """Put records as they are (a record already there is replaced), 25 a BatchWriteItem, without
+        counting them: for a job that counts each batch once (count_batch) after writing it."""
+        items = [self.record_item(environment_id, sheet_id, record) for record in records]
+        for start in range(0, len(items), BATCH_LIMIT):
+            self._batch([{'PutRequest': {'Item': item}} for item in items[start : start + BATCH_LIMIT]])
+
+    def remove_records(self, environment_id: str, sheet_id: str, record_ids: list[str]) -> None:
+        """Delete records by id, uncounted: taking back a batch a job wrote but may not count."""
+        keys = [record_key(environment_id, sheet_id, record_id) for record_id in record_ids]
+        for start in range(0, len(keys), BATCH_LIMIT):
+            self._batch([{'DeleteRequest': {'Key': key}} for key in keys[start : start + BATCH_LIMIT]])
+
+    def count_batch(self, environment_id: str, sheet_id: str, delta: CountDelta, mark: str, end: int) -> bool:
+        """Add a job's batch to the sheet's counts once: the sheet keeps the job's high-water mark
+        (`mark`, the rows counted so far) and the add applies only while the mark is below `end`, in
+        the same UpdateItem. False when that batch was counted already (a step that ran again)."""
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': partition('sheet', environment_id, sheet_id)}, 'sk': {'S': META}},
+                UpdateExpression=(
+                    'SET recordsTotal = if_not_exists(recordsTotal, :zero) + :total, '
+                    'recordsValid = if_not_exists(recordsValid, :zero) + :valid, '
+                    'recordsError = if_not_exists(recordsError, :zero) + :error, #mark = :end'
+                ),
+                ConditionExpression=f'{_NOT_DELETING} AND (attribute_not_exists(#mark) OR #mark < :end)',
+                ExpressionAttributeNames={'#mark': mark},
+                ExpressionAttributeValues={
+                    ':zero': {'N': '0'},
+                    ':total': {'N': str(delta.total)},
+                    ':valid': {'N': str(delta.valid)},
+                    ':error': {'N': str(delta.error)},
+                    ':end': {'N': str(end)},
+                },
+            )
+        except ClientError as error:
+            if error_code(error) != 'ConditionalCheckFailedException':
+                raise translate(error) from error
+            sheet = self._sheet_item(environment_id, sheet_id)
+            if sheet is None or sheet.get('deleting'):
+                raise SheetGone(sheet_id) from error
+            return False
+        return True
+
+    def clear_mark(self, environment_id: str, sheet_id: str, mark: str) -> None:
+        """Forget a job's high-water mark once the job is done with the sheet."""
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': partition('sheet', environment_id, sheet_id)}, 'sk': {'S': META}},
+                UpdateExpression='REMOVE #mark',
+                ConditionExpression='attribute_exists(pk)',
+                ExpressionAttributeNames={'#mark': mark},
+            )
+        except ClientError as error:
+            if error_code(error) != 'ConditionalCheckFailedException':
+                raise translate(error) from error
+
+    def _sheet_item(self, environment_id: str, sheet_id: str) -> dict[str, Any] | None:
+        try:
+            response = self._client.get_item(
+                TableName=self.table,
+                Key={'pk': {'S': partition('sheet', environment_id, sheet_id)}, 'sk': {'S': META}},
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            raise translate(error) from error
+        item = response.get('Item')
+        return from_item(item) if item else None
+
     # ------------------------------------------------------------ conditional writes
     def write(
         self,
@@ -238,16 +330,18 @@ class RecordStore:
         sheet_id: str,
         changes: list[Change],
         commit: dict[str, Any] | None,
+        guard: JobGuard | None = None,
     ) -> None:
         """Apply changes read earlier, with the count deltas they imply, in ONE transaction: each record
         conditioned on the version that was read (RecordsChanged if one moved), the sheet on being
-        live (SheetGone). At most `TRANSACTION_LIMIT - 2` changes; the caller chunks."""
+        live (SheetGone), and with a guard on its job running that attempt (JobMoved). At most
+        `TRANSACTION_LIMIT - 2` changes (- 3 with both a commit and a guard); the caller chunks."""
         delta = CountDelta()
         actions: list[TransactWriteItemTypeDef] = []
         for change in changes:
             delta.add(change.old, change.new)
             actions.append(self._action(environment_id, sheet_id, change))
-        self._count(environment_id, sheet_id, delta, commit, actions)
+        self._count(environment_id, sheet_id, delta, commit, actions, guard)
 
     def _action(self, environment_id: str, sheet_id: str, change: Change) -> 'TransactWriteItemTypeDef':
         key = record_key(environment_id, sheet_id, change.record_id)
@@ -270,6 +364,7 @@ class RecordStore:
         delta: CountDelta,
         commit: dict[str, Any] | None,
         actions: list['TransactWriteItemTypeDef'],
+        guard: JobGuard | None = None,
     ) -> None:
         sheet_update: TransactWriteItemTypeDef = {
             'Update': {
@@ -292,6 +387,8 @@ class RecordStore:
         transaction = [*actions, sheet_update]
         if commit is not None:
             transaction.append({'Put': {'TableName': self._jobs_table, 'Item': self.commit_item(commit)}})
+        if guard is not None:
+            transaction.append(self._guard(guard))
         try:
             self._client.transact_write_items(TransactItems=transaction)
         except ClientError as error:
@@ -306,6 +403,8 @@ class RecordStore:
                 for reason in reasons
             ):
                 raise ServiceUnavailable('The record store is busy; nothing was written, retry shortly') from error
+            if guard is not None and len(reasons) == len(transaction) and reasons[-1] == 'ConditionalCheckFailed':
+                raise JobMoved(guard.job_id) from error
             if len(reasons) > len(actions) and reasons[len(actions)] == 'ConditionalCheckFailed':
                 raise SheetGone(sheet_id) from error
             moved = [
@@ -316,6 +415,17 @@ class RecordStore:
             if moved:
                 raise RecordsChanged(moved) from error
             raise translate(error) from error
+
+    def _guard(self, guard: JobGuard) -> 'TransactWriteItemTypeDef':
+        return {
+            'ConditionCheck': {
+                'TableName': self._jobs_table,
+                'Key': job_key(guard.environment_id, guard.job_id),
+                'ConditionExpression': '#status = :executing AND #attempt = :attempt',
+                'ExpressionAttributeNames': {'#status': 'status', '#attempt': 'attempt'},
+                'ExpressionAttributeValues': {':executing': {'S': 'executing'}, ':attempt': {'N': str(guard.attempt)}},
+            }
+        }
 
     def put_commit(self, commit: dict[str, Any]) -> None:
         """A commit on its own, for a write made of many transactions (a restore, a system job)."""
@@ -466,6 +576,34 @@ class RecordStore:
         for start in range(0, len(keys), BATCH_LIMIT):
             self._batch([{'DeleteRequest': {'Key': dict(item)}} for item in keys[start : start + BATCH_LIMIT]])
         return len(keys)
+
+
+def attribute(value: Any) -> 'AttributeValueTypeDef':
+    """A JSON value as a DynamoDB attribute, directly (records are the hot path: no JSON round trip).
+    A number DynamoDB cannot hold is the caller's mistake (validation stores such values as text)."""
+    if value is None:
+        return {'NULL': True}
+    if isinstance(value, bool):
+        return {'BOOL': value}
+    if isinstance(value, str):
+        return {'S': value}
+    if isinstance(value, int | float):
+        return {'N': _number(value)}
+    if isinstance(value, list | tuple):
+        return {'L': [attribute(item) for item in value]}
+    if isinstance(value, dict):
+        return {'M': {str(key): attribute(item) for key, item in value.items()}}
+    raise BadRequest(f'A value of type {type(value).__name__} cannot be stored', key='body')
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadRequest('A number is not finite', key='body')
+    text = str(value) if isinstance(value, int) else str(Decimal(repr(value)))
+    digits = len(text.lstrip('-')) if isinstance(value, int) else len(Decimal(text).as_tuple().digits)
+    if digits > _MAX_DIGITS or (value and not _SMALLEST <= abs(value) < _LARGEST):
+        raise BadRequest('A number is out of the range that can be stored (38 digits, up to 1e125)', key='body')
+    return text
 
 
 def _record_ids(actions: list['TransactWriteItemTypeDef']) -> list[str]:
