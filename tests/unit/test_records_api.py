@@ -364,7 +364,7 @@ def test_writes_racing_on_the_same_records_keep_counts_exact(data_api, monkeypat
     real_write = RecordStore.write
     raced = []
 
-    def write_after_a_rival(self, environment_id, sheet_id, changes, commit):
+    def write_after_a_rival(self, environment_id, sheet_id, *rest, **options):
         if not raced:
             raced.append(True)
             # the rival makes Bob valid first
@@ -372,7 +372,7 @@ def test_writes_racing_on_the_same_records_keep_counts_exact(data_api, monkeypat
                 'PUT', f'/v1/sheets/{sheet_id}/records', [{'id': bob['id'], 'values': {'age': {'value': 50}}}]
             )
             assert reply.status == 200
-        return real_write(self, environment_id, sheet_id, changes, commit)
+        return real_write(self, environment_id, sheet_id, *rest, **options)
 
     monkeypatch.setattr(RecordStore, 'write', write_after_a_rival)
 
