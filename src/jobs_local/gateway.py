@@ -26,6 +26,7 @@ from socketserver import TCPServer
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
+from jobs_local.binary_media import binary_media_types, is_binary
 from jobs_local.runtime import ACCOUNT_ID, REGION, LocalFunction
 from jobs_local.template import ApiRoute, AuthorizerSpec, GatewayResponseSpec
 
@@ -154,8 +155,11 @@ class ApiGateway:
         responses: dict[str, GatewayResponseSpec],
         stage: str,
         local_routes: dict[str, LocalRoute] | None = None,
+        binary_types: tuple[str, ...] | None = None,
     ) -> None:
         self._routes = routes
+        # Bodies of these types reach the function base64-encoded (template.yaml's BinaryMediaTypes).
+        self._binary_types = binary_media_types() if binary_types is None else binary_types
         self._functions = functions
         self._authorizer = authorizer
         self._responses = responses
@@ -265,8 +269,11 @@ class ApiGateway:
         query = parse_qsl(raw_query, keep_blank_values=True)
         multi_query = _multi(query) if query else None
         host = request.header('Host') or f'127.0.0.1:{request.server_port}'
-        if request.body:
-            body: str | None = request.body.decode('utf-8', errors='replace')  # no binary media types
+        encoded = bool(request.body) and is_binary(request.header('Content-Type'), self._binary_types)
+        if encoded:
+            body: str | None = base64.b64encode(request.body).decode()
+        elif request.body:
+            body = request.body.decode('utf-8', errors='replace')
         else:
             body = None
         return {
@@ -281,7 +288,7 @@ class ApiGateway:
             'stageVariables': None,
             'requestContext': self._request_context(request, route.path, path, request_id, host),
             'body': body,
-            'isBase64Encoded': False,
+            'isBase64Encoded': encoded,
         }
 
     def _method_arn(self, event: dict[str, Any]) -> str:
