@@ -189,7 +189,8 @@ class RestoreSnapshot:
         snapshot = self._snapshot(context)
         sheet = self._sheet(context)
         total = int(snapshot['counts']['total']) + sheet.counts.total
-        return Plan(total=total, unit='records', verb='Restored', cursor={'phase': 'write', 'offset': 0, 'changed': 0})
+        # Progress counts the records compared (the snapshot's, then the sheet's); the outcome, those changed.
+        return Plan(total=total, unit='records', verb='Compared', cursor={'phase': 'write', 'offset': 0, 'changed': 0})
 
     def process(self, context: Context, cursor: dict[str, Any], budget: Budget) -> Step:
         sheet = self._sheet(context)
@@ -235,7 +236,8 @@ class RestoreSnapshot:
         if changed:
             self._records.record_commit(context.tenant, sheet, 'restore', changed, job_id=context.job.id)
         name = snapshot.get('label') or snapshot['id']
-        return {'message': f'Sheet {sheet.slug} restored to snapshot {name}: {changed:,} records changed'}
+        noun = 'record' if changed == 1 else 'records'
+        return {'message': f'Sheet {sheet.slug} restored to snapshot {name}: {changed:,} {noun} changed'}
 
     def _snapshot(self, context: Context) -> dict[str, Any]:
         snapshot_id = (context.job.config or {}).get('snapshotId')
