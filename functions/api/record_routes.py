@@ -27,24 +27,37 @@ router = APIGatewayRouter()
 SheetId = Annotated[str, Path(alias='sheetId')]
 
 
+# Lambda answers at most 6 MB; what a page or a write's echo may take of it.
+MAX_RESPONSE_BYTES = 5_000_000
+
+
 def _written(sheet_id: str, written: Written) -> RecordsData:
+    """The records written, as Flatfile answers a write; left out (read them back) when they would not
+    fit in one response."""
     tenant = tenant_of(router.current_event)
-    return RecordsData(
+    answer = RecordsData(
         records=[record_model(record) for record in written.records],
         counts=data_plane.records().counts(tenant, sheet_id),
         commit_id=written.commit_id,
     )
+    if len(answer.model_dump_json()) > MAX_RESPONSE_BYTES:
+        return answer.model_copy(update={'records': []})
+    return answer
 
 
 @router.get('/v1/sheets/<sheetId>/records', summary="A page of a sheet's records", tags=['Records'])
 def get_records(sheet_id: SheetId, query: Annotated[RecordQuery, Query()]) -> RecordsResponse:
-    return RecordsResponse(data=data_plane.records().page(tenant_of(router.current_event), sheet_id, query))
+    page = data_plane.records().page(tenant_of(router.current_event), sheet_id, query, MAX_RESPONSE_BYTES)
+    return RecordsResponse(data=page)
 
 
 @router.post(
     '/v1/sheets/<sheetId>/records',
     summary='Insert records',
-    description=f'A list of records, each {{fieldKey: {{value}}}}; at most {MAX_INSERT:,} a request.',
+    description=(
+        f'A list of records, each {{fieldKey: {{value}}}}; at most {MAX_INSERT:,} a request. The answer echoes '
+        'them, unless they would not fit in one response (then read them back).'
+    ),
     tags=['Records'],
 )
 def insert_records(

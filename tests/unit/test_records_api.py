@@ -419,3 +419,32 @@ def test_a_page_is_one_query_and_an_insert_one_call_per_25_records(data_api):
         calls.clear()
         assert len(data_api.records(sheet['id'], **query).data['records']) == (100 if 'filter' not in query else 0)
         assert calls == {'GetItem': 1, 'Query': 1}
+
+
+def test_a_page_too_big_for_one_response_is_cut_and_its_cursor_resumes(data_api, monkeypatch):
+    # GIVEN 30 records, and responses that hold about ten of them
+    monkeypatch.setattr(data_api.module.record_routes, 'MAX_RESPONSE_BYTES', 2_000)
+    sheet = data_api.sheet()
+    reply = data_api.insert(
+        sheet['id'], [{'name': f'person {index:02d}', 'email': f'{index}@x'} for index in range(30)]
+    )
+
+    # THEN the write's answer leaves the records out rather than fail
+    assert reply.status == 201
+    assert (reply.data['records'], reply.data['counts']['total']) == ([], 30)
+
+    # WHEN all of them are read in pages of 100
+    seen, query, pages = [], {'pageSize': '100'}, 0
+    while True:
+        page = data_api.records(sheet['id'], **query).data
+        pages += 1
+        seen += [values(record)['name'] for record in page['records']]
+        if 'nextPageToken' not in page:
+            break
+        query['pageToken'] = page['nextPageToken']
+
+    # THEN each page is cut to fit, and the cursors give every record once, in order
+    assert pages > 2
+    assert seen == [f'person {index:02d}' for index in range(30)]
+    # AND a sorted page, which has no cursor to resume from, is refused instead
+    assert data_api.records(sheet['id'], sortField='name').status == 413

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from jobs_core import ids
-from jobs_core.errors import BadRequest, Conflict, NotFound
+from jobs_core.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from jobs_core.models.record import Cell, Record, RecordQuery, RecordsData, RecordUpdate, ValidationMessage
 from jobs_core.observability import logger
 from jobs_core.records_store import (
@@ -381,16 +381,11 @@ class RecordService:
     def counts(self, tenant: 'Tenant', sheet_id: str) -> 'RecordCounts':
         return self.sheet(tenant, sheet_id).counts
 
-    def page(self, tenant: 'Tenant', sheet_id: str, query: RecordQuery) -> RecordsData:
+    def page(self, tenant: 'Tenant', sheet_id: str, query: RecordQuery, max_bytes: int | None = None) -> RecordsData:
+        """A page of records; with `max_bytes`, cut short (its cursor then resumes after the last one
+        kept) when the whole page would not fit in a response of that size."""
         sheet = self.sheet(tenant, sheet_id)
-        if query.q is not None:
-            raise BadRequest('FFQL queries (q) are not supported; use filter, searchField and searchValue', key='q')
-        for name in ('filter_field', 'search_field', 'sort_field'):
-            key = getattr(query, name)
-            if key is not None and key not in sheet.fields:
-                raise BadRequest(f'{key!r} is not a field of sheet {sheet.slug}', key=_camel(name))
-        if query.sort_field is not None and query.page_token is not None:
-            raise BadRequest('pageToken cannot be combined with sortField; use pageNumber', key='pageToken')
+        _check(sheet, query)
         if query.filter == 'none':
             return RecordsData(records=[], counts=sheet.counts)
         selection = _selection(sheet, query)
@@ -411,11 +406,21 @@ class RecordService:
                 page_number=query.page_number,
                 page_token=query.page_token,
             )
-        return RecordsData(
+        page = RecordsData(
             records=[record_model(record, query.include_messages) for record in records],
             counts=sheet.counts,
             next_page_token=token,
         )
+        kept = len(page.records) if max_bytes is None else _fitting(page, max_bytes)
+        if kept == len(page.records):
+            return page
+        if query.sort_field is not None or (query.ids and selection == Selection()) or not kept:
+            raise PayloadTooLarge(
+                f'These {len(page.records):,} records do not fit in one response; ask for fewer (pageSize)',
+                key='pageSize',
+            )
+        resume = self._store.cursor_after(tenant.environment_id, sheet.id, selection, records[kept - 1])
+        return page.model_copy(update={'records': page.records[:kept], 'next_page_token': resume})
 
     def _sorted_page(
         self, tenant: 'Tenant', sheet: SheetState, selection: Selection, query: RecordQuery
@@ -443,6 +448,27 @@ class RecordService:
 
 
 # ---------------------------------------------------------------- helpers
+def _check(sheet: SheetState, query: RecordQuery) -> None:
+    if query.q is not None:
+        raise BadRequest('FFQL queries (q) are not supported; use filter, searchField and searchValue', key='q')
+    for name in ('filter_field', 'search_field', 'sort_field'):
+        key = getattr(query, name)
+        if key is not None and key not in sheet.fields:
+            raise BadRequest(f'{key!r} is not a field of sheet {sheet.slug}', key=_camel(name))
+    if query.sort_field is not None and query.page_token is not None:
+        raise BadRequest('pageToken cannot be combined with sortField; use pageNumber', key='pageToken')
+
+
+def _fitting(page: RecordsData, max_bytes: int) -> int:
+    """How many of the page's records fit, with the rest of the answer, in `max_bytes` of JSON."""
+    used = len(page.model_copy(update={'records': []}).model_dump_json()) + 64
+    for kept, record in enumerate(page.records):
+        used += len(record.model_dump_json()) + 1
+        if used > max_bytes:
+            return kept
+    return len(page.records)
+
+
 def _refuse_unknown_keys(sheet: SheetState, keys: Iterable[str]) -> None:
     unknown = sorted(set(keys) - sheet.fields.keys())
     if unknown:

@@ -26,7 +26,7 @@ from jobs_core.data_store import META, partition, serialise
 from jobs_core.dynamo import dynamodb_client, error_code, from_item, translate
 from jobs_core.errors import BadRequest, ServiceUnavailable
 from jobs_core.observability import logger
-from jobs_core.paging import IndexQuery, query_window
+from jobs_core.paging import IndexQuery, encode_token, query_window
 from jobs_core.store import job_key
 
 if TYPE_CHECKING:
@@ -505,6 +505,15 @@ class RecordStore:
         except ClientError as error:
             raise translate(error) from error
         return [from_item(item) for item in items], token
+
+    def cursor_after(self, environment_id: str, sheet_id: str, selection: Selection, record: dict[str, Any]) -> str:
+        """The cursor of the page that starts after `record` (a page cut short to fit in a response)."""
+        errors_only = selection.validity == 'error'
+        query = self._query(environment_id, sheet_id, errors_only=errors_only, expression=selection.expression())
+        item = dict(record_key(environment_id, sheet_id, record['id']))
+        if errors_only:
+            item['errorKey'] = {'S': error_partition(environment_id, sheet_id)}
+        return encode_token(query, item)
 
     def scan(
         self,
