@@ -263,3 +263,18 @@ def test_a_deletion_job_run_twice_is_harmless(data_api, kind):
 
     step = operation.process(Context(tenant=TENANT, job=job), {}, Forever())
     assert step.finished is True
+
+
+def test_a_space_delete_job_created_directly_hides_the_space_first(data_api):
+    # GIVEN a space and a space:delete job made through the jobs API rather than DELETE
+    data = populate(data_api)
+    space_id = data['space']['id']
+    job = data_api.call(
+        'POST', '/v1/jobs', {'type': 'space', 'operation': 'delete', 'source': space_id, 'trigger': 'immediate'}
+    ).data
+    assert job['managed'] is True  # a system operation: the platform runs it
+
+    # WHEN it runs, the space is gone with all it held
+    assert run(job['id'])['status'] == 'complete'
+    assert data_api.call('GET', f'/v1/spaces/{space_id}').status == 404
+    assert not any(space_id in json.dumps(item) for item in stored_items(data_api.dynamodb))

@@ -40,6 +40,8 @@ class DeleteContents:
     def prepare(self, context: Context) -> Plan:
         if context.job.type not in SCOPES:
             raise OperationFailed(f'{context.job.type}:delete is not an operation this platform runs')
+        # The API marked it already; a job created directly (POST /v1/jobs) marks it here, first.
+        self._mark(context.tenant, context.job.type, context.job.source)
         return Plan(total=None, unit='items', verb='Removed')
 
     def process(self, context: Context, cursor: dict[str, Any], budget: Budget) -> Step:
