@@ -323,8 +323,8 @@ def test_a_failed_bulk_insert_leaves_no_records_and_no_counts(data_api, monkeypa
     monkeypatch.setattr(data_api.store_client, 'batch_write_item', flaky)
     before = len(stored_items(data_api.dynamodb))
 
-    # WHEN 200 records are inserted
-    reply = data_api.insert(sheet['id'], [{'name': f'p{index}', 'email': f'{index}@x'} for index in range(200)])
+    # WHEN 100 records are inserted (four batches)
+    reply = data_api.insert(sheet['id'], [{'name': f'p{index}', 'email': f'{index}@x'} for index in range(100)])
 
     # THEN the caller is told to retry, and no record, count or unique value was left behind
     assert reply.status == 503
