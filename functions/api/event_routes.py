@@ -57,12 +57,7 @@ def list_events(query: Annotated[EventListQuery, Query()]) -> ListEventsResponse
     )
     return ListEventsResponse(
         data=page.events,
-        pagination=Pagination(
-            current_page=query.page_number,
-            page_count=-(-page.total // query.page_size),
-            total_count=page.total,
-            next_page_token=page.next_token,
-        ),
+        pagination=Pagination.of(query.page_number, query.page_size, page.total, page.next_token),
     )
 
 

@@ -41,12 +41,7 @@ def list_jobs(query: Annotated[JobListQuery, Query()]) -> ListJobsResponse:
         page = service().page(tenant, query)
     return ListJobsResponse(
         data=page.jobs,
-        pagination=Pagination(
-            current_page=query.page_number,
-            page_count=-(-page.total // query.page_size),
-            total_count=page.total,
-            next_page_token=page.next_token,
-        ),
+        pagination=Pagination.of(query.page_number, query.page_size, page.total, page.next_token),
     )
 
 

@@ -15,6 +15,15 @@ class Pagination(OutputModel):
         default=None, description='Opaque cursor for the next page; pass it back as pageToken'
     )
 
+    @classmethod
+    def of(cls, page_number: int, page_size: int, total: int, next_token: str | None) -> 'Pagination':
+        return cls(
+            current_page=page_number,
+            page_count=-(-total // page_size),
+            total_count=total,
+            next_page_token=next_token,
+        )
+
 
 class JobResponse(OutputModel):
     data: Job
