@@ -42,6 +42,7 @@ from jobs_core.models.job import (
 )
 from jobs_core.timestamps import format_timestamp
 from jobs_sdk.errors import JobsApiError
+from jobs_sdk.files import FilesResource
 
 logger = logging.getLogger('jobs_sdk')
 
@@ -181,6 +182,8 @@ class JobsClient:
         root = base_url.rstrip('/').removesuffix('/v1')
         self.base_url = root
         self.retry_policy = retry or RetryPolicy(max_retries=max_retries)
+        self.timeout = timeout
+        self.transport = transport
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=root,
@@ -190,6 +193,7 @@ class JobsClient:
         )
         self.jobs = JobsResource(self)
         self.events = EventsResource(self)
+        self.files = FilesResource(self)
 
     def __enter__(self) -> 'JobsClient':
         return self
@@ -198,6 +202,7 @@ class JobsClient:
         self.close()
 
     def close(self) -> None:
+        self.files.close()
         self._http.close()
 
     def __repr__(self) -> str:
@@ -222,13 +227,16 @@ class JobsClient:
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """One API call, retried as the policy allows; the successful response (errors raise)."""
+        """One API call, retried as the policy allows; the successful response (errors raise). `files`
+        and `data` send a multipart/form-data body instead of JSON."""
         policy = self.retry_policy
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path, json=body, params=params)
+                response = self._http.request(method, path, json=body, params=params, files=files, data=data)
             except httpx.TransportError as error:
                 retryable = isinstance(error, _NOT_SENT) or method in _IDEMPOTENT
                 if not retryable or attempt >= policy.max_retries:
