@@ -1,5 +1,6 @@
 """The `jobs` command: `jobs dev` runs the local stack; `jobs listen` runs listener files against the
-Events API; `jobs keys create` issues an API key.
+Events API; `jobs keys create` issues an API key. The API's own commands (`jobs list`, `jobs watch`,
+`jobs events tail`, `jobs upload`, …) live in jobs_commands, watch, events_commands and files_commands.
 
 Every failure is one line on stderr and a non-zero exit code, never a traceback.
 """
@@ -13,14 +14,20 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from jobs_cli import events_commands, files_commands, jobs_commands, watch
+
 app = typer.Typer(
     help='Jobs: a Flatfile-compatible job lifecycle service.',
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold API keys
 )
+# The API's commands, first in the help: jobs, watch, events, files (each module registers its own).
+for module in (jobs_commands, watch, events_commands, files_commands):
+    module.register(app)
+jobs_commands.register_setup(app)
 keys_app = typer.Typer(help='API keys.', no_args_is_help=True)
-app.add_typer(keys_app, name='keys')
+app.add_typer(keys_app, name='keys', rich_help_panel='Setup')
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,7 +42,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 # ---------------------------------------------------------------- jobs dev
-@app.command()
+@app.command(rich_help_panel='Local stack')
 def dev(
     port: Annotated[
         int, typer.Option(envvar='PORT', min=0, max=65535, help='Port on 127.0.0.1 (0 picks a free one)')
@@ -80,7 +87,7 @@ def dev(
 
 
 # ---------------------------------------------------------------- jobs listen
-@app.command()
+@app.command(rich_help_panel='Listeners')
 def listen(
     files: Annotated[
         list[Path], typer.Argument(help='Python files with listeners, e.g. listener = jobs_sdk.Listener()')
