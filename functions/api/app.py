@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+import console_routes
 import event_routes
 import file_routes
 import job_routes
@@ -42,6 +43,7 @@ for router in (
     sheet_routes.router,
     record_routes.router,
     snapshot_routes.router,
+    console_routes.router,
 ):
     app.include_router(router)
 
