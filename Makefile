@@ -6,6 +6,9 @@ TOOLS := .venv-tools
 BIN := $(VENV)/bin
 # sam build needs a python3.12 for the python3.12 runtime; pyenv machines have one.
 export PYENV_VERSION ?= 3.11.7:3.12.1
+# The console's browser test drives Debian's chromium; Playwright never downloads a browser of its own.
+BROWSER := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: dev test lint format validate unit e2e bench openapi build deploy destroy clean
 
@@ -14,6 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+# Debian's chromium for the console's browser test (tests/e2e/test_console.py), installed when missing.
+$(BROWSER):
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq chromium
 
 # aws-sam-cli pins boto3 and pydantic, so it and cfn-lint live in their own environment.
 $(TOOLS)/.installed:
@@ -25,7 +33,7 @@ $(TOOLS)/.installed:
 dev: $(VENV)/.installed  ## start the local stack on http://127.0.0.1:$${PORT:-3000}
 	$(BIN)/jobs dev
 
-test: lint validate  ## lint, template checks and every test
+test: lint validate $(BROWSER)  ## lint, template checks and every test (the CLI's, and the console's in chromium)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed
@@ -47,7 +55,7 @@ validate: $(VENV)/.installed $(TOOLS)/.installed  ## cfn-lint, sam validate, and
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
 
-e2e: $(VENV)/.installed
+e2e: $(VENV)/.installed $(BROWSER)
 	$(BIN)/pytest tests/e2e
 
 bench: $(VENV)/.installed  ## benchmarks; figures are ratios against a baseline measured in the same run
