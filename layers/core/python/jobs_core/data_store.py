@@ -87,11 +87,13 @@ class DataStore:
     # ------------------------------------------------------------ writes
     def item(self, kind: str, environment_id: str, values: dict[str, Any]) -> dict[str, 'AttributeValueTypeDef']:
         """The item of a new resource: its values, its key and its index keys."""
+        # Resources created together (a workbook's sheets) list in the order given (`position`).
+        position = f'{values["position"]:04d}#' if 'position' in values else ''
         indexed: dict[str, Any] = {
             **values,
             'entity': kind,
             'envKey': f'{environment_id}#{kind}',
-            SORT_KEY: f'{values["createdAt"]}#{values["id"]}',
+            SORT_KEY: f'{values["createdAt"]}#{position}{values["id"]}',
         }
         if kind in PARENT and values.get(PARENT[kind]):
             indexed['parentKey'] = parent_key(kind, environment_id, values[PARENT[kind]])
@@ -147,10 +149,18 @@ class DataStore:
         resource_id: str,
         assign: dict[str, Any],
         remove: frozenset[str] = frozenset(),
+        *,
+        expect: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
-        """Set and remove attributes of a live resource; its new values, or None when it is absent."""
+        """Set and remove attributes of a live resource (whose attributes hold the values `expect`
+        says, if given); its new values, or None when it is absent (or does not hold them)."""
         names: dict[str, str] = {}
         values: dict[str, AttributeValueTypeDef] = {}
+        condition = _NOT_DELETING
+        for position, (name, value) in enumerate((expect or {}).items()):
+            names[f'#e{position}'] = name
+            values[f':e{position}'] = serialise({'v': value})['v']
+            condition += f' AND #e{position} = :e{position}'
         sets = []
         for position, (name, value) in enumerate(assign.items()):
             names[f'#a{position}'] = name
@@ -168,7 +178,7 @@ class DataStore:
                 TableName=self.table,
                 Key=key(kind, environment_id, resource_id),
                 UpdateExpression=expression.strip(),
-                ConditionExpression=_NOT_DELETING,
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues='ALL_NEW',

@@ -50,10 +50,19 @@ class WorkbookService:
         self._clock = clock
 
     # ------------------------------------------------------------ workbooks
-    def create(self, tenant: 'Tenant', body: WorkbookCreate) -> Workbook:
+    def create(
+        self,
+        tenant: 'Tenant',
+        body: WorkbookCreate,
+        *,
+        workbook_id: str | None = None,
+        sheet_ids: list[str] | None = None,
+    ) -> Workbook:
+        """A workbook with its sheets; a system job that may run again names them itself (ids derived
+        from the job), and a second create with the same ids then fails on the first's items."""
         same_environment(tenant, body.environment_id)
         stamp = format_timestamp(self._clock())
-        workbook_id = ids.new_id(ids.WORKBOOK)
+        workbook_id = workbook_id or ids.new_id(ids.WORKBOOK)
         workbook = {
             **body.model_dump(by_alias=True, exclude_none=True, exclude={'sheets', 'environment_id'}, mode='json'),
             'id': workbook_id,
@@ -62,7 +71,11 @@ class WorkbookService:
             'createdAt': stamp,
             'updatedAt': stamp,
         }
-        sheets = [self._sheet_values(config, workbook_id, body.space_id, stamp) for config in body.sheets]
+        named = sheet_ids or [ids.new_id(ids.SHEET) for _ in body.sheets]
+        sheets = [
+            {**self._sheet_values(config, workbook_id, body.space_id, stamp, sheet_id), 'position': position}
+            for position, (config, sheet_id) in enumerate(zip(body.sheets, named, strict=True))
+        ]
         try:
             self._catalog.create(
                 tenant.environment_id,
@@ -74,11 +87,13 @@ class WorkbookService:
         return _workbook(workbook, [sheet_model(sheet) for sheet in sheets])
 
     @staticmethod
-    def _sheet_values(config: SheetConfig, workbook_id: str, space_id: str, stamp: str) -> dict[str, Any]:
+    def _sheet_values(
+        config: SheetConfig, workbook_id: str, space_id: str, stamp: str, sheet_id: str
+    ) -> dict[str, Any]:
         slug = config.slug or slugify(config.name)
         stored = config.model_copy(update={'slug': slug}).model_dump(by_alias=True, exclude_none=True, mode='json')
         return {
-            'id': ids.new_id(ids.SHEET),
+            'id': sheet_id,
             'workbookId': workbook_id,
             'spaceId': space_id,
             'name': config.name,
