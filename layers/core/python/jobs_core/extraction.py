@@ -35,6 +35,7 @@ class Layout:
     headers: tuple[str, ...] = ()
     data_offset: int = 0  # byte offset of the first data row (text formats)
     data_line: int = 1  # 1-based line of the first data row (text formats)
+    worksheet: int = 0  # XLSX: which worksheet (0-based)
 
     def to_cursor(self) -> dict[str, Any]:
         return {**asdict(self), 'headers': list(self.headers)}
@@ -166,34 +167,44 @@ def _field_names(row: list[Any]) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------- the layout, learnt when a job prepares
-def layout_of(fmt: Format, head: bytes, stream: IO[bytes] | None = None) -> Layout:
-    """The layout of a file from its first bytes (text formats) or the whole file (XLSX)."""
+def layout_of(
+    fmt: Format,
+    head: bytes,
+    stream: IO[bytes] | None = None,
+    *,
+    worksheet: int = 0,
+    header_row: int | None = None,
+    delimiter: str | None = None,
+) -> Layout:
+    """The layout of a file from its first bytes (text formats) or the whole file (XLSX). `header_row`
+    (0-based) overrides the detected header row, `delimiter` the sniffed one."""
+    searched = max(HEADER_SEARCH_ROWS, (header_row or 0) + 1)
     if fmt == 'xlsx':
         assert stream is not None
-        first = list(_xlsx_rows(stream, limit=HEADER_SEARCH_ROWS))
+        first = list(_xlsx_rows(stream, limit=searched, worksheet=worksheet))
         if not first:
             raise OperationFailed('The workbook has no rows')
-        index = _header_index(first)
-        return Layout(format='xlsx', header_row=index, headers=_field_names(first[index]))
+        index = _chosen(header_row, first)
+        return Layout(format='xlsx', header_row=index, headers=_field_names(first[index]), worksheet=worksheet)
     encoding = encoding_of(head)
     if fmt == 'jsonl':
         return Layout(format='jsonl', encoding=encoding)
     if fmt == 'json':
         return Layout(format='json', encoding=encoding)
     text = head.decode(encoding if encoding != 'utf-8-sig' else 'utf-8-sig', errors='ignore')
-    delimiter = '\t' if fmt == 'tsv' else _sniff_delimiter(text, ',')
+    delimiter = delimiter or ('\t' if fmt == 'tsv' else _sniff_delimiter(text, ','))
     lines = _Lines(io.BytesIO(head), encoding, 0)
     leading: list[tuple[list[str], int, int]] = []
     try:
         for _, values, end in _rows_of_csv(lines, delimiter):
             leading.append((values, end, lines.line + 1))
-            if len(leading) > HEADER_SEARCH_ROWS:
+            if len(leading) > searched:
                 break
     except OperationFailed:
         pass  # the sample may end inside a quoted field; what was read is enough to decide
     if not leading:
         raise OperationFailed('The file is empty')
-    index = _header_index([values for values, _, _ in leading])
+    index = _chosen(header_row, [values for values, _, _ in leading])
     return Layout(
         format=fmt,
         encoding=encoding,
@@ -203,6 +214,47 @@ def layout_of(fmt: Format, head: bytes, stream: IO[bytes] | None = None) -> Layo
         data_offset=leading[index][1],
         data_line=leading[index][2],
     )
+
+
+def _chosen(header_row: int | None, leading: list[list[Any]]) -> int:
+    if header_row is None:
+        return _header_index(leading)
+    if header_row >= len(leading):
+        raise OperationFailed(f'Header row {header_row} is past the end of the file ({len(leading)} rows)')
+    return header_row
+
+
+def xlsx_worksheets(stream: IO[bytes]) -> list[tuple[int, str, int]]:
+    """(index, name, rows) of each worksheet of a workbook that has rows."""
+    from python_calamine import CalamineWorkbook  # noqa: PLC0415 - only XLSX extracts need it
+
+    try:
+        book = CalamineWorkbook.from_filelike(stream)
+        sheets = [(index, name, book.get_sheet_by_index(index).height) for index, name in enumerate(book.sheet_names)]
+    except Exception as error:  # calamine raises its own error types for a damaged workbook
+        raise OperationFailed(f'The workbook cannot be read: {error}') from error
+    return [(index, name, height) for index, name, height in sheets if height]
+
+
+def json_keys(values: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """The field names of JSON objects: their keys in the order first seen, nested objects flattened
+    with dots (`{"a": {"b": 1}}` is field `a.b`)."""
+    seen: dict[str, None] = {}
+    for value in values:
+        for key in flatten(value):
+            seen.setdefault(key, None)
+    return tuple(seen)
+
+
+def flatten(value: dict[str, Any], prefix: str = '') -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = f'{prefix}{key}'
+        if isinstance(inner, dict) and inner:
+            flat.update(flatten(inner, f'{name}.'))
+        else:
+            flat[name] = inner
+    return flat
 
 
 # ---------------------------------------------------------------- the rows, read as a job processes
@@ -265,11 +317,11 @@ def _json_rows(stream: IO[bytes], skip: int) -> Iterator[Row]:
         raise OperationFailed(f'After item {index}: not valid JSON ({error})') from error
 
 
-def _xlsx_rows(stream: IO[bytes], limit: int | None = None) -> Iterable[list[Any]]:
+def _xlsx_rows(stream: IO[bytes], limit: int | None = None, worksheet: int = 0) -> Iterable[list[Any]]:
     from python_calamine import CalamineWorkbook  # noqa: PLC0415 - only XLSX extracts need it
 
     try:
-        sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(0)
+        sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(worksheet)
     except Exception as error:  # calamine raises its own error types for a damaged workbook
         raise OperationFailed(f'The workbook cannot be read: {error}') from error
     for index, values in enumerate(sheet.iter_rows()):
@@ -279,7 +331,7 @@ def _xlsx_rows(stream: IO[bytes], limit: int | None = None) -> Iterable[list[Any
 
 
 def _xlsx_data(layout: Layout, stream: IO[bytes], skip: int) -> Iterator[Row]:
-    for index, values in enumerate(_xlsx_rows(stream)):
+    for index, values in enumerate(_xlsx_rows(stream, worksheet=layout.worksheet)):
         if index <= layout.header_row or index - layout.header_row <= skip:
             continue
         cells = [_cell(value) for value in values]

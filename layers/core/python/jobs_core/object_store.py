@@ -5,6 +5,7 @@ built from a name a caller chose. Presigned URLs are SigV4, so they carry the si
 and Content-Length of a single PUT and S3 refuses an upload that differs.
 """
 
+import io
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +27,11 @@ _CONFIG: Final = Config(
 _MISSING: Final = frozenset({'404', 'NoSuchKey', 'NotFound', 'NoSuchUpload'})
 _THROTTLED: Final = frozenset({'SlowDown', '503', 'ServiceUnavailable', 'RequestTimeout', 'InternalError'})
 DELETE_LIMIT: Final = 1000
+# A ranged read asks for this much at a time: memory holds one window, whatever the object's size.
+READ_WINDOW: Final = 8 * 1024 * 1024
+# S3 takes parts of at least 5 MiB (but the last) and at most 10,000 of them.
+MIN_PART_BYTES: Final = 5 * 1024 * 1024
+LIST_PARTS_LIMIT: Final = 1000
 
 
 class MultipartRefused(Exception):
@@ -79,6 +85,20 @@ class ObjectStore:
                 return None
             raise _failure(error) from error
         return response['Body'].read()
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes `start` to `end` (inclusive) of an object; fewer at its end, none past it."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f'bytes={start}-{end}')
+        except ClientError as error:
+            if error_code(error) == 'InvalidRange':
+                return b''
+            raise _failure(error) from error
+        return response['Body'].read()
+
+    def reader(self, key: str, start: int = 0, window: int = READ_WINDOW) -> io.BufferedReader:
+        """A stream of the object from byte `start`, read a window at a time with ranged GETs."""
+        return io.BufferedReader(_RangedRaw(self, key, start, window), buffer_size=256 * 1024)
 
     def head(self, key: str) -> Head | None:
         try:
@@ -153,9 +173,71 @@ class ObjectStore:
                 ) from error
             raise _failure(error) from error
 
+    def upload_part(self, key: str, upload_id: str, part_number: int, body: bytes) -> str:
+        """Send one part (the same number again replaces it); its ETag."""
+        try:
+            response = self._client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=part_number, Body=body
+            )
+        except ClientError as error:
+            raise _failure(error) from error
+        return str(response['ETag'])
+
+    def uploaded_parts(self, key: str, upload_id: str) -> list[tuple[int, str]]:
+        """The parts S3 holds for an unfinished upload (number, ETag), in order: what a multipart
+        upload made across several invocations is finished with."""
+        parts: list[tuple[int, str]] = []
+        marker = 0
+        try:
+            while True:
+                response = self._client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=LIST_PARTS_LIMIT
+                )
+                parts += [(int(part['PartNumber']), str(part['ETag'])) for part in response.get('Parts', [])]
+                if not response.get('IsTruncated'):
+                    return parts
+                marker = int(response['NextPartNumberMarker'])
+        except ClientError as error:
+            raise _failure(error) from error
+
     def abort_multipart(self, key: str, upload_id: str) -> None:
         try:
             self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except ClientError as error:
             if error_code(error) not in _MISSING:
                 raise _failure(error) from error
+
+
+class _RangedRaw(io.RawIOBase):
+    """The raw side of ObjectStore.reader: each read is served from the current window, and the next
+    window is fetched with a ranged GET when it runs out."""
+
+    def __init__(self, objects: ObjectStore, key: str, start: int, window: int) -> None:
+        self._objects = objects
+        self._key = key
+        self._position = start
+        self._window = window
+        self._chunk = b''
+        self._offset = 0
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position - (len(self._chunk) - self._offset)
+
+    def readinto(self, buffer: Any) -> int:
+        if self._offset >= len(self._chunk):
+            if self._ended:
+                return 0
+            self._chunk = self._objects.get_range(self._key, self._position, self._position + self._window - 1)
+            self._offset = 0
+            self._position += len(self._chunk)
+            self._ended = len(self._chunk) < self._window
+            if not self._chunk:
+                return 0
+        size = min(len(buffer), len(self._chunk) - self._offset)
+        buffer[:size] = self._chunk[self._offset : self._offset + size]
+        self._offset += size
+        return size

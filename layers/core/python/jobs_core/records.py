@@ -24,6 +24,7 @@ from jobs_core.records_store import (
     TRANSACTION_LIMIT,
     Change,
     CountDelta,
+    JobGuard,
     RecordsChanged,
     RecordStore,
     Selection,
@@ -178,6 +179,106 @@ class RecordService:
             except Exception:
                 logger.exception('A unique value count could not be given back', field=unique.field_key)
 
+    # ------------------------------------------------------------ a system job's batches
+    def import_batch(
+        self,
+        tenant: 'Tenant',
+        sheet: SheetState,
+        rows: list[tuple[str, dict[str, Any]]],
+        *,
+        commit_id: str,
+        mark: str,
+        end: int,
+        check_existing: bool,
+        guard: Callable[[], None],
+    ) -> CountDelta:
+        """Write a batch of new records whose ids the job decided (the same ids when a step runs again),
+        then count the batch once (see RecordStore.count_batch). What each record holds is validated as
+        on insert; the commit (`commit_id`) is recorded by the job when it ends.
+
+        `check_existing` reads the batch's ids first and keeps the records already there as they are:
+        the batch a step was writing when it failed. `guard` runs once the batch is written and raises
+        when the job may no longer write: the batch is then taken back (deleted, uncounted) before the
+        error propagates, so no record of it outlives the job's cancel. Returns the batch's counts."""
+        existing = (
+            self._store.get_many(tenant.environment_id, sheet.id, [record_id for record_id, _ in rows])
+            if check_existing
+            else {}
+        )
+        updated_at = format_timestamp(self._clock())
+        records = []
+        for record_id, values in rows:
+            if record_id not in existing:
+                record = _stored(record_id, validate_record(sheet.fields, values), {}, 1)
+                records.append({**record, 'commitId': commit_id, 'updatedAt': updated_at})
+        reserved = self._reserve_inserted(tenant, sheet, records)
+        try:
+            self._store.put_records(tenant.environment_id, sheet.id, records)
+            guard()
+        except BaseException:
+            self._take_back(tenant, sheet, records, reserved)
+            raise
+        delta = CountDelta()
+        for record in [*records, *existing.values()]:
+            delta.add(None, record)
+        try:
+            counted = self._store.count_batch(tenant.environment_id, sheet.id, delta, mark, end)
+        except SheetGone as gone:
+            raise not_found(sheet.id) from gone
+        if not counted:  # a twin of this step counted it first; its reservations stand, not ours
+            self._release(tenant, sheet, reserved)
+        return delta
+
+    def _take_back(self, tenant: 'Tenant', sheet: SheetState, records: list[Stored], reserved: list[_Unique]) -> None:
+        try:
+            self._store.remove_records(tenant.environment_id, sheet.id, [record['id'] for record in records])
+        except Exception:
+            # Left in place, the records keep their unique values: a step that runs again finds both.
+            logger.exception('Records of a batch that could not be kept were not removed', count=len(records))
+            return
+        self._release(tenant, sheet, reserved)
+
+    def finish_import(self, tenant: 'Tenant', sheet_id: str, mark: str) -> None:
+        self._store.clear_mark(tenant.environment_id, sheet_id, mark)
+
+    def delete_found(
+        self, tenant: 'Tenant', sheet: SheetState, found: dict[str, Stored], *, kind: str, job_id: str, guard: JobGuard
+    ) -> Written:
+        """Delete records a job read (conditioned on the versions read, re-read when they moved), counts
+        exact, each transaction guarded by the job still running (JobMoved); the job records the commit."""
+
+        def plan(record_id: str, old: Stored | None) -> Change | None:
+            return Change(record_id, old, None) if old is not None else None
+
+        return self._write(tenant, sheet, list(found), found, plan, kind=kind, job_id=job_id, commit=False, guard=guard)
+
+    def edit_found(
+        self,
+        tenant: 'Tenant',
+        sheet: SheetState,
+        found: dict[str, Stored],
+        edit: Callable[[Stored], dict[str, Any] | None],
+        *,
+        kind: str,
+        job_id: str,
+        guard: JobGuard,
+    ) -> Written:
+        """Change records a job read: `edit` gives the raw values to set ({field key: value}, each
+        validated again) or None to leave the record be. Conditioned and guarded as delete_found."""
+
+        def plan(record_id: str, old: Stored | None) -> Change | None:
+            if old is None:
+                return None
+            values = edit(old)
+            if not values:
+                return None
+            cells = _cells(old)
+            for key, raw in values.items():
+                cells[key] = validate(sheet.fields[key], raw)
+            return Change(record_id, old, _stored(record_id, cells, old.get('metadata') or {}, int(old['version']) + 1))
+
+        return self._write(tenant, sheet, list(found), found, plan, kind=kind, job_id=job_id, commit=False, guard=guard)
+
     # ------------------------------------------------------------ update, delete
     def update(
         self,
@@ -262,10 +363,12 @@ class RecordService:
         kind: str,
         job_id: str | None,
         commit: bool = True,
+        guard: JobGuard | None = None,
     ) -> Written:
         stamp = self._clock()
         commit_id = ids.new_id(ids.COMMIT)
-        chunks = _chunks(record_ids, lambda record_id: item_size(current.get(record_id) or {}) * 2)
+        limit = CHUNK - 1 if commit and guard is not None else CHUNK
+        chunks = _chunks(record_ids, lambda record_id: item_size(current.get(record_id) or {}) * 2, limit)
         written: list[Stored] = []
         count = 0
         for index, chunk in enumerate(chunks):
@@ -284,7 +387,7 @@ class RecordService:
                     break
                 reserved, released = self._judge_unique(tenant, sheet, changes)
                 try:
-                    self._store.write(tenant.environment_id, sheet.id, changes, entry)
+                    self._store.write(tenant.environment_id, sheet.id, changes, entry, guard)
                 except RecordsChanged as moved:
                     self._release(tenant, sheet, reserved)
                     fresh = self._store.get_many(tenant.environment_id, sheet.id, moved.record_ids)
@@ -370,10 +473,20 @@ class RecordService:
         return commit
 
     def record_commit(
-        self, tenant: 'Tenant', sheet: SheetState, kind: str, count: int, job_id: str | None = None
+        self,
+        tenant: 'Tenant',
+        sheet: SheetState,
+        kind: str,
+        count: int,
+        *,
+        job_id: str | None = None,
+        commit_id: str | None = None,
     ) -> str:
-        """A commit for a write made of many steps (a restore, a system job's chunks), put once at its end."""
-        commit = self._commit(tenant, sheet, kind=kind, count=count, stamp=self._clock(), job_id=job_id)
+        """A commit for a write made of many steps (a restore, a system job's chunks), put once at its
+        end (under `commit_id` when the records written already name it: putting it again is harmless)."""
+        commit = self._commit(
+            tenant, sheet, kind=kind, count=count, stamp=self._clock(), job_id=job_id, commit_id=commit_id
+        )
         self._store.put_commit(commit)
         return str(commit['id'])
 
@@ -441,6 +554,24 @@ class RecordService:
         ordered = present + absent  # empty values last, either way
         start = (query.page_number - 1) * query.page_size
         return ordered[start : start + query.page_size]
+
+    def select(
+        self, tenant: 'Tenant', sheet: SheetState, query: RecordQuery, *, after: str | None, page_size: int
+    ) -> tuple[list[Stored], str | None]:
+        """One page of the records a query selects (its filter and search; `ids` are the caller's to
+        apply), in insertion order from the cursor `after`, and the cursor after it (None: the last)."""
+        if query.filter == 'none':
+            return [], None
+        for name in ('filter_field', 'search_field'):
+            key = getattr(query, name)
+            if key is not None and key not in sheet.fields:
+                raise BadRequest(f'{key!r} is not a field of sheet {sheet.slug}', key=_camel(name))
+        selection = _selection(sheet, query.model_copy(update={'ids': []}))
+        return self._store.window(tenant.environment_id, sheet.id, selection, page_size=page_size, page_token=after)
+
+    def found(self, tenant: 'Tenant', sheet: SheetState, record_ids: list[str]) -> dict[str, Stored]:
+        """The records of these ids that exist (consistent reads)."""
+        return self._store.get_many(tenant.environment_id, sheet.id, record_ids)
 
     def scan(self, tenant: 'Tenant', sheet: SheetState, after: str | None = None, page_size: int = 1000) -> Any:
         """Every record of a sheet, a page at a time with the cursor after it (for snapshots, restores)."""
@@ -520,13 +651,13 @@ def _stamped(change: Change, commit_id: str, stamp: datetime) -> Change:
     )
 
 
-def _chunks(record_ids: list[str], size_of: Callable[[str], int]) -> list[list[str]]:
+def _chunks(record_ids: list[str], size_of: Callable[[str], int], limit: int = CHUNK) -> list[list[str]]:
     chunks: list[list[str]] = []
     chunk: list[str] = []
     size = 0
     for record_id in record_ids:
         item = size_of(record_id)
-        if chunk and (len(chunk) >= CHUNK or size + item > TRANSACTION_BYTES):
+        if chunk and (len(chunk) >= limit or size + item > TRANSACTION_BYTES):
             chunks.append(chunk)
             chunk, size = [], 0
         chunk.append(record_id)

@@ -341,7 +341,7 @@ class RecordStore:
         for change in changes:
             delta.add(change.old, change.new)
             actions.append(self._action(environment_id, sheet_id, change))
-        self._count(environment_id, sheet_id, delta, commit, actions, guard)
+        self._count(environment_id, sheet_id, delta, commit, actions, guard=guard)
 
     def _action(self, environment_id: str, sheet_id: str, change: Change) -> 'TransactWriteItemTypeDef':
         key = record_key(environment_id, sheet_id, change.record_id)
@@ -364,6 +364,7 @@ class RecordStore:
         delta: CountDelta,
         commit: dict[str, Any] | None,
         actions: list['TransactWriteItemTypeDef'],
+        *,
         guard: JobGuard | None = None,
     ) -> None:
         sheet_update: TransactWriteItemTypeDef = {
