@@ -51,6 +51,7 @@ class Plan:
     unit: str  # what a unit is, for the job's info: "rows", "records"
     verb: str  # what is done to them: "Extracted", "Deleted"
     cursor: dict[str, Any] = field(default_factory=dict)
+    estimated: bool = False  # the total is an upper bound or an estimate (e.g. records a search may match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,16 @@ class Step:
     done_units: int  # units finished by this step (added to the job's count)
     finished: bool
     total: int | None = None  # set when the total is learnt on the way (e.g. rows of a file)
+    estimated: bool = False  # the total is an estimate so far (rows of a file, from the bytes read)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What finalize may return instead of a bare outcome: the outcome, and job fields the platform
+    sets with it (`config`, `result`), e.g. the header row an extract detected."""
+
+    outcome: dict[str, Any]
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +83,8 @@ class Operation(Protocol):
 
     def process(self, context: Context, cursor: dict[str, Any], budget: Budget) -> Step: ...
 
-    def finalize(self, context: Context, cursor: dict[str, Any]) -> dict[str, Any]:
-        """The job's outcome (a JobOutcome as a dict)."""
+    def finalize(self, context: Context, cursor: dict[str, Any]) -> 'dict[str, Any] | Completion':
+        """The job's outcome (a JobOutcome as a dict), or a Completion with job fields to set too."""
         ...
 
 
@@ -83,6 +94,11 @@ class OperationFailed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class JobStopped(Exception):
+    """The job is no longer this execution's to run (canceled, retried, deleted). The state machine
+    catches it by this name and ends without another write."""
 
 
 OperationFactory = Callable[[], Operation]

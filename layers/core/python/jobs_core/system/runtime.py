@@ -21,15 +21,13 @@ from jobs_core.jobs import JobService
 from jobs_core.lifecycle import Action
 from jobs_core.models.tenant import Tenant
 from jobs_core.observability import logger
-from jobs_core.system.operations import Budget, Context, Operation, OperationFailed
+from jobs_core.system.operations import Budget, Completion, Context, JobStopped, Operation, OperationFailed
+
+__all__ = ['ACTOR', 'MAX_CURSOR_BYTES', 'JobStopped', 'Runtime', 'Task', 'TimeBudget']
 
 ACTOR: Final = 'us_sys_runtime'
 # A cursor rides in every Step Functions payload (256 KiB at most): keep it to ids and offsets.
 MAX_CURSOR_BYTES: Final = 8 * 1024
-
-
-class JobStopped(Exception):
-    """The job is no longer this execution's to run (canceled, retried, deleted)."""
 
 
 class Task(BaseModel):
@@ -43,6 +41,7 @@ class Task(BaseModel):
     attempt: int
     operation: str = ''
     total: int | None = None
+    estimated: bool = False  # the total is an estimate (learnt on the way)
     processed: int = 0
     percent: int = 0
     unit: str = 'items'
@@ -89,6 +88,7 @@ class Runtime:
         return task.model_copy(
             update={
                 'total': plan.total,
+                'estimated': plan.estimated,
                 'unit': plan.unit,
                 'verb': plan.verb,
                 'cursor': plan.cursor,
@@ -104,7 +104,13 @@ class Runtime:
         total = step.total if step.total is not None else task.total
         percent = min(99, processed * 100 // total) if total else task.percent
         advanced = task.model_copy(
-            update={'cursor': step.cursor, 'processed': processed, 'total': total, 'finished': step.finished}
+            update={
+                'cursor': step.cursor,
+                'processed': processed,
+                'total': total,
+                'estimated': step.estimated if step.total is not None else task.estimated,
+                'finished': step.finished,
+            }
         )
         # One write per whole percent at most: a job emits about 100 job:updated events, whatever its size.
         if percent > task.percent:
@@ -113,9 +119,11 @@ class Runtime:
         return advanced
 
     def finalize(self, task: Task) -> Task:
-        outcome = self._operation(task).finalize(self._context(task), task.cursor)
+        finished = self._operation(task).finalize(self._context(task), task.cursor)
+        completion = finished if isinstance(finished, Completion) else Completion(outcome=finished)
+        extra = {name: value for name, value in completion.fields.items() if name in {'config', 'result'}}
         info = f'{task.verb} {task.processed:,} {task.unit}'
-        self._advance(task, Action.COMPLETE, {'outcome': outcome, 'info': info})
+        self._advance(task, Action.COMPLETE, {**extra, 'outcome': completion.outcome, 'info': info})
         return task
 
     def fail(self, task: Task, error: str, cause: str) -> Task:
@@ -154,7 +162,8 @@ class Runtime:
     def _progress(self, task: Task, percent: int) -> dict[str, Any]:
         fields: dict[str, Any] = {'progress': percent}
         if task.total:
-            fields['info'] = f'{task.verb} {task.processed:,} of {task.total:,} {task.unit}'
+            about = 'about ' if task.estimated else ''
+            fields['info'] = f'{task.verb} {task.processed:,} of {about}{task.total:,} {task.unit}'
         if task.started is not None and task.processed and task.total:
             elapsed = self._clock() - task.started
             remaining = elapsed / task.processed * (task.total - task.processed)
