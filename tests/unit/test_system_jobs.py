@@ -25,6 +25,7 @@ from jobs_local.template import ROOT, create_tables
 from tests.builders import TENANT, LambdaContext, load_entry
 
 OPERATION = 'sheet:find-replace'
+CONFIG = {'fieldKey': 'name'}  # a system job's config is checked when it is created
 
 
 @dataclass
@@ -120,7 +121,7 @@ def dispatch(machine, job_id: str, topic: str = 'job:ready') -> None:
 def start(machine) -> str:
     """A ready managed system job, dispatched; returns its id."""
     job = machine.service.create(
-        TENANT, JobCreate(type='sheet', operation='find-replace', source='us_sh_1', trigger='immediate')
+        TENANT, JobCreate(type='sheet', operation='find-replace', source='us_sh_1', trigger='immediate', config=CONFIG)
     )
     assert job.managed is True
     dispatch(machine, job.id)
@@ -241,7 +242,7 @@ def test_canceling_a_running_job_stops_its_execution(machine):
             stopped.append((execution_arn, cause))
 
     retried = machine.service.create(
-        TENANT, JobCreate(type='sheet', operation='find-replace', source='us_sh_1', trigger='immediate')
+        TENANT, JobCreate(type='sheet', operation='find-replace', source='us_sh_1', trigger='immediate', config=CONFIG)
     )
     load_entry('DispatchFunction').dispatch(event_for(retried.id), machine.service, Recorder(machine.arn))
     machine.service.cancel(TENANT, retried.id, None)

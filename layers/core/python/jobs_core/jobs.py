@@ -25,6 +25,7 @@ from jobs_core.models.job import (
 from jobs_core.models.tenant import Tenant
 from jobs_core.observability import metrics
 from jobs_core.store import ConditionFailed, JobPage, JobStore, PredecessorsChanged
+from jobs_core.system.configs import check_config
 from jobs_core.system.operations import is_system
 from jobs_core.timestamps import format_timestamp, now
 
@@ -49,6 +50,9 @@ class JobService:
             raise BadRequest("environmentId must be the API key's environment", key='environmentId')
         if body.predecessor_ids and body.scheduled_at:
             raise BadRequest('A job waits either for predecessors or for a time, not both', key='scheduledAt')
+        system = is_system(body.type, body.operation)
+        if system and (body.managed if body.managed is not None else True):
+            check_config(f'{body.type}:{body.operation}', body.config)  # the platform runs it: it must be runnable
         for _ in range(_ATTEMPTS):
             job = self._new_job(tenant, body)
             try:
