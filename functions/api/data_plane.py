@@ -32,7 +32,7 @@ def spaces() -> SpaceService:
 
 @cache
 def files() -> FileService:
-    return FileService(catalog(), objects())
+    return FileService(catalog(), objects(), job_routes.service())
 
 
 @cache

@@ -9,16 +9,21 @@ in budgeted, idempotent steps with progress, like every other system job.
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from jobs_core.data_store import DataStore
 from jobs_core.deletions import DeleteContents
+from jobs_core.files import FileService
 from jobs_core.object_store import ObjectStore
 from jobs_core.records import RecordService
 from jobs_core.records_store import RecordStore
 from jobs_core.snapshots import RESTORE_OPERATION, RestoreSnapshot, SnapshotService
 from jobs_core.spaces import DELETE_OPERATION
 from jobs_core.system.operations import Operation
+from jobs_core.workbooks import WorkbookService
+
+if TYPE_CHECKING:
+    from jobs_core.jobs import JobService
 
 DATA_OPERATIONS: Final = frozenset(
     {
@@ -37,6 +42,9 @@ class DataPlane:
     records: RecordService
     objects: ObjectStore
     snapshots: SnapshotService
+    jobs: 'JobService'
+    files: FileService
+    workbooks: WorkbookService
 
 
 @cache
@@ -52,8 +60,11 @@ def data_plane() -> DataPlane:
     record_store = RecordStore(settings.data_table_name, settings.table_name)
     records = RecordService(catalog, record_store)
     objects = ObjectStore(settings.files_bucket_name)
-    snapshots = SnapshotService(catalog, records, objects, JobService(DynamoJobStore(settings.table_name)))
-    return DataPlane(catalog, record_store, records, objects, snapshots)
+    jobs = JobService(DynamoJobStore(settings.table_name))
+    snapshots = SnapshotService(catalog, records, objects, jobs)
+    files = FileService(catalog, objects, jobs)
+    workbooks = WorkbookService(catalog, jobs)
+    return DataPlane(catalog, record_store, records, objects, snapshots, jobs, files, workbooks)
 
 
 def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callable[[], Operation]]:

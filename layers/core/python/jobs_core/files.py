@@ -33,12 +33,14 @@ from jobs_core.models.file import (
     UploadCreate,
     UploadPart,
 )
+from jobs_core.models.job import JobCreate
 from jobs_core.object_store import MultipartRefused, ObjectStore, file_key
 from jobs_core.spaces import not_found as space_not_found
 from jobs_core.spaces import same_environment
 from jobs_core.timestamps import format_timestamp, now
 
 if TYPE_CHECKING:
+    from jobs_core.jobs import JobService
     from jobs_core.models.tenant import Tenant
 
 UPLOAD_URL_SECONDS: Final = 3600
@@ -78,10 +80,20 @@ def clean_name(name: str) -> str:
     return base
 
 
+EXTRACT_OPERATION: Final = 'extract'
+
+
 class FileService:
-    def __init__(self, catalog: DataStore, objects: ObjectStore, clock: Callable[[], datetime] = now) -> None:
+    def __init__(
+        self,
+        catalog: DataStore,
+        objects: ObjectStore,
+        jobs: 'JobService | None' = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
         self._catalog = catalog
         self._objects = objects
+        self._jobs = jobs
         self._clock = clock
 
     # ------------------------------------------------------------ uploads
@@ -113,6 +125,8 @@ class FileService:
         self._objects.put(file_key(tenant.environment_id, values['id']), content, values['mimetype'])
         values.update(status='complete', bytesReceived=len(content))
         self._create(tenant, space_id, values)
+        if mode == 'import':
+            self._extract(tenant, values)
         return File.model_validate(values)
 
     def start_upload(self, tenant: 'Tenant', body: UploadCreate) -> FileUpload:
@@ -181,10 +195,91 @@ class FileService:
             file_id,
             {'status': 'complete', 'bytesReceived': head.size, 'updatedAt': format_timestamp(self._clock())},
             frozenset({'uploadId'}),
+            expect={'status': 'partial'},
+        )
+        if updated is None:  # gone, or completed by a racing call (which started its extract)
+            return File.model_validate(self._item(tenant, file_id))
+        if updated['mode'] == 'import':
+            self._extract(tenant, updated)
+        return File.model_validate(updated)
+
+    def _extract(self, tenant: 'Tenant', file: dict[str, Any]) -> None:
+        """An import file is extracted by a managed `file:extract` job, as Flatfile does, ready at once.
+        Should the job not be created, the file is removed too: no import is left without its job."""
+        if self._jobs is None:
+            return
+        try:
+            self._jobs.create(
+                tenant,
+                JobCreate(
+                    type='file',
+                    operation=EXTRACT_OPERATION,
+                    source=file['id'],
+                    file_id=file['id'],
+                    space_id=file['spaceId'],
+                    trigger='immediate',
+                    managed=True,
+                    mode='foreground',
+                    info=f'Extracting {file["name"]}',
+                ),
+            )
+        except BaseException:
+            self._catalog.delete('file', tenant.environment_id, file['id'])
+            remove_objects(self._objects, tenant.environment_id, [file])
+            raise
+
+    # ------------------------------------------------------------ files a system job writes
+    def export_file(
+        self,
+        tenant: 'Tenant',
+        *,
+        file_id: str,
+        space_id: str,
+        name: str,
+        mimetype: str,
+        workbook_id: str,
+        sheet_id: str | None,
+    ) -> dict[str, Any]:
+        """The `partial` export file a job writes (its id derived from the job, so a step that runs
+        again finds it); its item as it is."""
+        item = self._catalog.get('file', tenant.environment_id, file_id)
+        if item is not None:
+            return item
+        values = self._values(
+            tenant, space_id, name=clean_name(name), mimetype=mimetype, encoding='utf-8', mode='export', size=0
+        )
+        values.update(id=file_id, workbookId=workbook_id)
+        if sheet_id:
+            values['sheetId'] = sheet_id
+        self._create(tenant, space_id, values)
+        return values
+
+    def finish_export(self, tenant: 'Tenant', file_id: str, size: int) -> File:
+        """The export's bytes are in storage: the file is `complete`."""
+        updated = self._catalog.update(
+            'file',
+            tenant.environment_id,
+            file_id,
+            {'status': 'complete', 'size': size, 'bytesReceived': size, 'updatedAt': format_timestamp(self._clock())},
         )
         if updated is None:
             raise not_found(file_id)
         return File.model_validate(updated)
+
+    def extracted_into(self, tenant: 'Tenant', file_id: str, workbook_id: str, sheet_id: str | None) -> None:
+        """Note on an import file the workbook (and sheet) it was extracted into, as Flatfile's File has."""
+        assign: dict[str, Any] = {'workbookId': workbook_id, 'updatedAt': format_timestamp(self._clock())}
+        if sheet_id:
+            assign['sheetId'] = sheet_id
+        self._catalog.update('file', tenant.environment_id, file_id, assign)
+
+    def item(self, tenant: 'Tenant', file_id: str) -> dict[str, Any] | None:
+        return self._catalog.get('file', tenant.environment_id, file_id)
+
+    def download_link(self, tenant: 'Tenant', file: dict[str, Any], expires: int) -> str:
+        return self._objects.download_url(
+            file_key(tenant.environment_id, file['id']), file['name'], file['mimetype'], expires
+        )
 
     # ------------------------------------------------------------ reads, delete
     def get(self, tenant: 'Tenant', file_id: str) -> File:
