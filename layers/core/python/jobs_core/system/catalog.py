@@ -3,9 +3,38 @@
 from collections.abc import Callable
 
 from jobs_core import data_jobs
+from jobs_core.data_jobs import DataPlane, data_plane
+from jobs_core.system.export import Export
+from jobs_core.system.extract import Extract
 from jobs_core.system.operations import Operation
+from jobs_core.system.record_edits import DeleteRecords, FindReplace
 
 
-def operations() -> dict[str, Callable[[], Operation]]:
+def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callable[[], Operation]]:
     """Each operation is built per call: it holds no state between steps but what its cursor says."""
-    return {**data_jobs.operations()}
+
+    def extract() -> Operation:
+        wired = plane()
+        return Extract(wired.files, wired.objects, wired.records, wired.workbooks, wired.jobs)
+
+    def export() -> Operation:
+        wired = plane()
+        return Export(wired.files, wired.objects, wired.records, wired.workbooks)
+
+    def delete_records() -> Operation:
+        wired = plane()
+        return DeleteRecords(wired.records, wired.snapshots, wired.jobs)
+
+    def find_replace() -> Operation:
+        wired = plane()
+        return FindReplace(wired.records, wired.snapshots, wired.jobs)
+
+    return {
+        **data_jobs.operations(plane),
+        'file:extract': extract,
+        'sheet:export': export,
+        'workbook:export': export,
+        'sheet:delete-records': delete_records,
+        'workbook:delete-records': delete_records,
+        'sheet:find-replace': find_replace,
+    }
