@@ -6,6 +6,7 @@ can do yet (they say clearly when they cannot)."""
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,14 @@ def as_json(env: dict[str, str], *args: str) -> dict:
     result = jobs(env, *args, '--json')
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
+
+
+def wait_until_shown(log: Path, text: str, within: float = 20.0) -> None:
+    """Wait (bounded) until the watch's output shows `text`."""
+    deadline = time.monotonic() + within
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f'the watch never showed {text!r}:\n{log.read_text()}'
+        time.sleep(0.1)
 
 
 def test_create_watch_ack_and_complete(env, tmp_path):
@@ -55,14 +64,14 @@ def test_create_watch_ack_and_complete(env, tmp_path):
             text=True,
         )
         try:
-            time.sleep(1.5)
-            assert (
-                jobs(env, 'ack', job['id'], '--progress', '25', '--info', 'Rendering page 1', '--eta', '30s').returncode
-                == 0
-            )
-            time.sleep(1)
+            # Each change is made once the watch has shown the one before: a watch shows the job as it
+            # finds it, and two quick changes may reach it as one.
+            wait_until_shown(log, 'ready    0%')
+            started = jobs(env, 'ack', job['id'], '--progress', '25', '--info', 'Rendering page 1', '--eta', '30s')
+            assert started.returncode == 0, started.stderr
+            wait_until_shown(log, 'executing   25%  Rendering page 1')
             assert jobs(env, 'ack', job['id'], '--progress', '75', '--info', 'Rendering page 3').returncode == 0
-            time.sleep(1)
+            wait_until_shown(log, 'executing   75%  Rendering page 3')
             done = jobs(env, 'complete', job['id'], '-m', 'Rendered 4 pages', '--next-url', 'https://example.com/r')
             assert done.returncode == 0, done.stderr
             assert watcher.wait(timeout=30) == 0
