@@ -176,6 +176,9 @@ class LocalStack:
             hint = "install the local extra: pip install -e '.[local]'"
             raise StackError(f'jobs dev needs {missing.name}; {hint}') from None
 
+        from jobs_local.transactions import install  # noqa: PLC0415 - it imports moto
+
+        install()  # DynamoDB transactions that cost what DynamoDB's do, however big a table grows
         self._moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
         self._moto.start()
         moto_port = self._moto.get_host_and_port()[1]
