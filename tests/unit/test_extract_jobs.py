@@ -387,3 +387,42 @@ def test_the_extracted_data_items_are_all_accounted_for(system):
         item for item in system.data_api.dynamodb.scan(TableName=DATA_TABLE)['Items'] if item['entity']['S'] == 'sheet'
     )
     assert not [name for name in sheet if name.startswith('import#')]  # the high-water mark is cleared
+
+
+def test_the_header_row_and_delimiter_can_be_given(system):
+    # GIVEN a file whose second row names the fields, separated by pipes the sniffer would not pick
+    content = b'exported 2024-01-01|\nname|city\nAnn|Paris\n'
+    file = upload(system, content, name='odd.csv')
+    config = {'driver': 'csv', 'options': {'headerRow': 1, 'delimiter': '|'}}
+    job = system.create(type='file', operation='extract', source=file['id'], config=config)
+    done = system.run(job['id'])
+    assert done['status'] == 'complete', done
+    assert done['config'] == {**config, 'detectedHeaderRow': 1}
+    assert values_of(extracted(system, done)[1][0]) == [{'name': 'Ann', 'city': 'Paris'}]
+
+
+def test_a_batch_written_again_keeps_its_unique_values_its_own(system, monkeypatch):
+    # GIVEN a destination sheet whose email is unique, and the second batch's count failing once
+    destination = system.data_api.workbook()
+    sheet = destination['sheets'][0]
+    count_batch = RecordStore.count_batch
+    calls = {'count': 0}
+
+    def failing_once(self, *args, **kwargs):
+        calls['count'] += 1
+        if calls['count'] == 2:
+            raise ServiceUnavailable('The record store is busy')
+        return count_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(RecordStore, 'count_batch', failing_once)
+    rows = [[f'Person {index}', f'p{index}@example.com'] for index in range(25)]
+    file = upload(system, csv_bytes([['name', 'email'], *rows]), name='contacts.csv')
+    job = system.create(type='file', operation='extract', source=file['id'], destination=destination['id'])
+    # WHEN it runs, the failed step running again
+    done = system.run(job['id'])
+    # THEN no record is a duplicate of itself: each unique value is held once
+    assert done['status'] == 'complete', done
+    records = all_records(system.data_api, sheet['id'])
+    assert len(records) == 25
+    assert all(record['valid'] for record in records), [r['values']['email'] for r in records if not r['valid']]
+    assert system.data_api.counts(sheet['id']) == {'total': 25, 'valid': 25, 'error': 0}

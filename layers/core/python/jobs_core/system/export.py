@@ -141,8 +141,10 @@ class Export:
         file = self._export_file(context, sheet.state, name, CSV_TYPE, part=sheet.state.id, sheet_id=sheet.state.id)
         key = file_key(context.tenant.environment_id, file['id'])
         resumable = options.sort_field is None  # a sorted export is written in one step
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        # UTF-8 bytes as they are written (a str buffer would hold 4 bytes a character of some text).
+        buffer = io.BytesIO()
+        text = io.TextIOWrapper(buffer, encoding='utf-8', newline='', write_through=True)
+        writer = csv.writer(text)
         if cursor['after'] is None and cursor['partNumber'] == 1:
             writer.writerow([field.label or field.key for field in sheet.fields])
         for page, after, last in self._pages(context, sheet, options, cursor['after']):
@@ -155,13 +157,14 @@ class Export:
                 cursor['after'] = after
                 if resumable and done >= self._min_records and budget.left() <= 0:
                     return False, done
-        self._send_last(key, cursor, buffer.getvalue().encode(), CSV_TYPE)
+        self._send_last(key, cursor, buffer.getvalue(), CSV_TYPE)
+        text.detach()
         self._files.finish_export(context.tenant, file['id'], cursor['size'])
         cursor['files'] = [*cursor['files'], file['id']]
         return True, done
 
-    def _send_part(self, key: str, cursor: dict[str, Any], buffer: io.StringIO) -> None:
-        data = buffer.getvalue().encode()
+    def _send_part(self, key: str, cursor: dict[str, Any], buffer: io.BytesIO) -> None:
+        data = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         if cursor['uploadId'] is None:

@@ -251,7 +251,6 @@ class Extract:
         salt = ids.salt_of(context.job.id, str(part))
         running = Running(self._jobs, context)
         batch: list[tuple[str, dict[str, Any]]] = []
-        first = True
         last: Row | None = None
         try:
             for row in rows(layout, stream, position, line):
@@ -260,15 +259,15 @@ class Extract:
                 last = row
                 if len(batch) < self._batch_rows:
                     continue
-                self._write(context, sheet, cursor, batch, last, mark=mark, counted=counted, first=first, guard=running)
+                self._write(context, sheet, cursor, batch, last, mark=mark, counted=counted, guard=running)
                 done += len(batch)
-                first, batch = False, []
+                batch = []
                 if done >= self._min_rows and budget.left() <= 0:
                     if fmt == 'json':
                         cursor['bytes'] = _tell(stream)
                     return False, done
             if batch and last is not None:
-                self._write(context, sheet, cursor, batch, last, mark=mark, counted=counted, first=first, guard=running)
+                self._write(context, sheet, cursor, batch, last, mark=mark, counted=counted, guard=running)
                 done += len(batch)
         finally:
             stream.close()
@@ -284,7 +283,6 @@ class Extract:
         *,
         mark: str,
         counted: int,
-        first: bool,
         guard: Running,
     ) -> None:
         end = cursor['index'] + len(batch)
@@ -299,7 +297,9 @@ class Extract:
                 commit_id=_commit_id(context.job.id, cursor['part']),
                 mark=mark,
                 end=end,
-                check_existing=first,
+                # The batch right after the mark is the one a failed run of this step may have been
+                # writing: its records already there are kept as they are (and their unique values).
+                check_existing=end - len(batch) == counted,
                 guard=guard,
             )
             valid, error = delta.valid, delta.error
