@@ -64,6 +64,9 @@ bench: $(VENV)/.installed  ## benchmarks; figures are ratios against a baseline 
 	$(BIN)/python bench/publisher.py
 	$(BIN)/python bench/records_insert.py
 	$(BIN)/python bench/records_page.py
+	$(BIN)/python bench/extract_throughput.py
+	$(BIN)/python bench/system_job_memory.py
+	$(BIN)/python bench/system_job_costs.py
 
 openapi: $(VENV)/.installed  ## regenerate the committed openapi.json from the code
 	$(BIN)/python -m jobs_local.openapi > openapi.json
