@@ -7,16 +7,14 @@ both sorted by creation. A resource being deleted carries `deleting`: it reads a
 while the job that removes what it held works through it.
 """
 
-import random
-import time
 from dataclasses import dataclass
 from decimal import DecimalException
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
-from jobs_core.dynamo import dynamodb_client, error_code, from_item, to_item, translate
-from jobs_core.errors import BadRequest, ServiceUnavailable
+from jobs_core.dynamo import TRANSACTION_LIMIT, batch_write, dynamodb_client, error_code, from_item, to_item, translate
+from jobs_core.errors import BadRequest
 from jobs_core.paging import SORT_KEY, IndexQuery, query_page, query_window
 
 if TYPE_CHECKING:
@@ -35,8 +33,6 @@ _PREFIX: Final[dict[str, str]] = {
 }
 # What each kind is listed under with `byParent`.
 PARENT: Final[dict[str, str]] = {'file': 'spaceId', 'workbook': 'spaceId', 'sheet': 'workbookId', 'snapshot': 'sheetId'}
-TRANSACTION_LIMIT: Final = 100
-BATCH_LIMIT: Final = 25
 _NOT_DELETING: Final = 'attribute_exists(pk) AND attribute_not_exists(deleting)'
 
 
@@ -230,22 +226,10 @@ class DataStore:
 
     def delete_many(self, kind: str, environment_id: str, resource_ids: list[str]) -> None:
         """Remove items whatever their state, 25 a BatchWriteItem, unprocessed ones retried with backoff."""
-        for start in range(0, len(resource_ids), BATCH_LIMIT):
-            pending: list[WriteRequestTypeDef] = [
-                {'DeleteRequest': {'Key': key(kind, environment_id, resource_id)}}
-                for resource_id in resource_ids[start : start + BATCH_LIMIT]
-            ]
-            for attempt in range(8):
-                try:
-                    response = self._client.batch_write_item(RequestItems={self.table: pending})
-                except ClientError as error:
-                    raise translate(error) from error
-                pending = cast('list[WriteRequestTypeDef]', response.get('UnprocessedItems', {}).get(self.table, []))
-                if not pending:
-                    break
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # noqa: S311 - backoff jitter
-            else:
-                raise ServiceUnavailable('The data store is busy; retry shortly')
+        requests: list[WriteRequestTypeDef] = [
+            {'DeleteRequest': {'Key': key(kind, environment_id, resource_id)}} for resource_id in resource_ids
+        ]
+        batch_write(self._client, self.table, requests, 'The data store is busy; retry shortly')
 
     # ------------------------------------------------------------ reads
     def get(self, kind: str, environment_id: str, resource_id: str, *, deleting: bool = False) -> dict[str, Any] | None:

@@ -1,6 +1,9 @@
 """What every DynamoDB adapter shares: item (de)serialisation, clients, and error translation."""
 
 import json
+import random
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -13,7 +16,7 @@ from jobs_core.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, WriteRequestTypeDef
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -21,6 +24,10 @@ _deserializer = TypeDeserializer()
 # botocore's standard retry mode: exponential backoff with jitter on throttling and 5xx,
 # bounded so an API request still answers well inside API Gateway's 29 s.
 CLIENT_CONFIG = Config(retries={'mode': 'standard', 'max_attempts': 4}, connect_timeout=2, read_timeout=5)
+
+TRANSACTION_LIMIT = 100  # actions in one TransactWriteItems
+BATCH_LIMIT = 25  # requests in one BatchWriteItem
+UNPROCESSED_ATTEMPTS = 8
 
 _THROTTLED = frozenset(
     {'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError'}
@@ -79,3 +86,36 @@ def translate(error: ClientError) -> Exception:
     if code == 'ValidationException' and 'starting key' in message.lower():
         return BadRequest('pageToken is not valid for this query', key='pageToken')
     return error
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter, capped at 2 s."""
+    return min(2.0, 0.05 * 2.0**attempt) * random.random()  # noqa: S311 - jitter, not crypto
+
+
+def batch_write(
+    client: 'DynamoDBClient',
+    table: str,
+    requests: list['WriteRequestTypeDef'],
+    busy: str,
+    *,
+    attempts: int = UNPROCESSED_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """BatchWriteItem 25 requests at a time; what DynamoDB leaves unprocessed is retried with backoff.
+
+    `busy` is the ServiceUnavailable message when some requests stay unprocessed after every attempt.
+    """
+    for start in range(0, len(requests), BATCH_LIMIT):
+        pending = requests[start : start + BATCH_LIMIT]
+        for attempt in range(attempts):
+            try:
+                response = client.batch_write_item(RequestItems={table: pending})
+            except ClientError as error:
+                raise translate(error) from error
+            pending = response.get('UnprocessedItems', {}).get(table, [])  # type: ignore[assignment]
+            if not pending:
+                break
+            sleep(backoff(attempt))
+        else:
+            raise ServiceUnavailable(busy)

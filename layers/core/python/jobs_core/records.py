@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from jobs_core import ids
+from jobs_core.dynamo import TRANSACTION_LIMIT
 from jobs_core.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from jobs_core.models.record import Cell, Record, RecordQuery, RecordsData, RecordUpdate, ValidationMessage
 from jobs_core.observability import logger
 from jobs_core.records_store import (
     TRANSACTION_BYTES,
-    TRANSACTION_LIMIT,
     Change,
     CountDelta,
     JobGuard,

@@ -13,7 +13,6 @@
 
 import json
 import math
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 from botocore.exceptions import ClientError
 
 from jobs_core.data_store import META, partition, serialise
-from jobs_core.dynamo import dynamodb_client, error_code, from_item, translate
+from jobs_core.dynamo import (
+    BATCH_LIMIT,
+    backoff,
+    batch_write,
+    dynamodb_client,
+    error_code,
+    from_item,
+    translate,
+)
 from jobs_core.errors import BadRequest, ServiceUnavailable
 from jobs_core.observability import logger
 from jobs_core.paging import IndexQuery, encode_token, query_window
@@ -39,9 +46,7 @@ if TYPE_CHECKING:
 
 RECORD: Final = 'REC#'
 UNIQUE: Final = 'UNQ#'
-BATCH_LIMIT: Final = 25
 GET_LIMIT: Final = 100
-TRANSACTION_LIMIT: Final = 100
 # A transaction carries at most 4 MB; keep clear of it.
 TRANSACTION_BYTES: Final = 3_500_000
 COMMIT_TTL_SECONDS: Final = 30 * 24 * 3600
@@ -237,19 +242,15 @@ class RecordStore:
             logger.exception('Records of a failed insert could not be removed', count=len(items))
 
     def _batch(self, requests: list['WriteRequestTypeDef']) -> None:
-        """One BatchWriteItem of up to 25 requests; what DynamoDB leaves unprocessed is retried with
-        exponential backoff and full jitter."""
-        pending = requests
-        for attempt in range(self._attempts):
-            try:
-                response = self._client.batch_write_item(RequestItems={self.table: pending})
-            except ClientError as error:
-                raise translate(error) from error
-            pending = cast('list[WriteRequestTypeDef]', response.get('UnprocessedItems', {}).get(self.table, []))
-            if not pending:
-                return
-            self._sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # noqa: S311 - backoff jitter
-        raise ServiceUnavailable('The record store is busy; nothing was written, retry shortly')
+        """Up to 25 writes in a BatchWriteItem, unprocessed ones retried with backoff and jitter."""
+        batch_write(
+            self._client,
+            self.table,
+            requests,
+            'The record store is busy; nothing was written, retry shortly',
+            attempts=self._attempts,
+            sleep=self._sleep,
+        )
 
     # ------------------------------------------------------------ imports (system jobs)
     def put_records(self, environment_id: str, sheet_id: str, records: list[dict[str, Any]]) -> None:
@@ -470,7 +471,7 @@ class RecordStore:
                     request = cast('dict[str, Any]', response.get('UnprocessedKeys') or {})
                     if not request:
                         break
-                    self._sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # noqa: S311 - backoff jitter
+                    self._sleep(backoff(attempt))
                 else:
                     raise ServiceUnavailable('The record store is busy; retry shortly')
         except ClientError as error:

@@ -4,15 +4,22 @@ Every key is scoped by the caller's environment, so another tenant's job simply 
 here. A lifecycle change is one conditional UpdateItem; a list page is one Query on an index.
 """
 
-import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from botocore.exceptions import ClientError
 
-from jobs_core.dynamo import dynamodb_client, error_code, from_item, to_item, to_value, translate
-from jobs_core.errors import ServiceUnavailable
+from jobs_core.dynamo import (
+    TRANSACTION_LIMIT,
+    batch_write,
+    dynamodb_client,
+    error_code,
+    from_item,
+    to_item,
+    to_value,
+    translate,
+)
 from jobs_core.lifecycle import ACTIVE
 from jobs_core.models.job import Job
 from jobs_core.paging import SORT_KEY, IndexQuery, query_page
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
         QueryInputTypeDef,
         TransactWriteItemTypeDef,
         UpdateTypeDef,
-        WriteRequestTypeDef,
     )
 
     from jobs_core.lifecycle import Change
@@ -34,8 +40,6 @@ if TYPE_CHECKING:
     from jobs_core.models.tenant import Tenant
 
 ENTITY: Final = 'job'
-TRANSACTION_LIMIT: Final = 100
-BATCH_LIMIT: Final = 25
 EDGE_TTL_SECONDS: Final = 90 * 24 * 3600
 
 
@@ -310,25 +314,16 @@ class DynamoJobStore:
         head += [{'Put': {'TableName': self._table, 'Item': item}} for item in items[: TRANSACTION_LIMIT - 1]]
         try:
             self._client.transact_write_items(TransactItems=head)
-            self._batch_put(items[TRANSACTION_LIMIT - 1 :])
+            batch_write(
+                self._client,
+                self._table,
+                [{'PutRequest': {'Item': item}} for item in items[TRANSACTION_LIMIT - 1 :]],
+                'The job store is busy; the split was not finished, retry it',
+            )
         except ClientError as error:
             if error_code(error) == 'TransactionCanceledException':
                 raise ConditionFailed(self.get(tenant, parent.id)) from error
             raise translate(error) from error
-
-    def _batch_put(self, items: list[dict[str, 'AttributeValueTypeDef']]) -> None:
-        for start in range(0, len(items), BATCH_LIMIT):
-            pending: list[WriteRequestTypeDef] = [
-                {'PutRequest': {'Item': item}} for item in items[start : start + BATCH_LIMIT]
-            ]
-            for attempt in range(8):
-                response = self._client.batch_write_item(RequestItems={self._table: pending})
-                pending = cast('list[WriteRequestTypeDef]', response.get('UnprocessedItems', {}).get(self._table, []))
-                if not pending:
-                    break
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # noqa: S311 - backoff jitter
-            else:
-                raise ServiceUnavailable('The job store is busy; the split was not finished, retry it')
 
     def delete(self, tenant: 'Tenant', job_id: str) -> Job | None:
         try:
