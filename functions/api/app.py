@@ -13,6 +13,7 @@ import console_routes
 import event_routes
 import file_routes
 import job_routes
+import plan_routes
 import record_routes
 import sheet_routes
 import snapshot_routes
@@ -36,6 +37,7 @@ UPLOAD_PATH: Final = '/v1/files'
 app = APIGatewayRestResolver(enable_validation=True)
 for router in (
     job_routes.router,
+    plan_routes.router,
     event_routes.router,
     space_routes.router,
     file_routes.router,

@@ -7,9 +7,10 @@ from jobs_core.data_store import CatalogPage, DataStore
 from jobs_core.files import FileService
 from jobs_core.models.api import Pagination
 from jobs_core.object_store import ObjectStore
+from jobs_core.plans import PlanService, PlanStore
 from jobs_core.records import RecordService
 from jobs_core.records_store import RecordStore
-from jobs_core.settings import data_settings
+from jobs_core.settings import data_settings, table_settings
 from jobs_core.snapshots import SnapshotService
 from jobs_core.spaces import SpaceService
 from jobs_core.workbooks import WorkbookService
@@ -51,9 +52,14 @@ def snapshots() -> SnapshotService:
     return SnapshotService(catalog(), records(), objects(), job_routes.service())
 
 
+@cache
+def plans() -> PlanService:
+    return PlanService(job_routes.service(), PlanStore(table_settings().table_name), records())
+
+
 def reset() -> None:
     """Forget every service (tests start each from a fresh AWS mock)."""
-    for built in (catalog, objects, spaces, files, workbooks, records, snapshots):
+    for built in (catalog, objects, spaces, files, workbooks, records, snapshots, plans):
         built.cache_clear()
 
 

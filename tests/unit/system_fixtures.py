@@ -27,6 +27,7 @@ from jobs_core.store import DynamoJobStore
 from jobs_core.system.catalog import operations
 from jobs_core.system.export import Export
 from jobs_core.system.extract import Extract
+from jobs_core.system.map import Map
 from jobs_core.system.operations import Operation
 from jobs_core.system.record_edits import DeleteRecords, FindReplace
 from jobs_core.system.runtime import Runtime, TimeBudget
@@ -143,8 +144,20 @@ def sized_operations(sizes: Sizes) -> dict[str, Callable[[], Operation]]:
             wired.records, wired.snapshots, wired.jobs, page_size=sizes.page_size, min_records=sizes.min_rows
         )
 
+    def map_records() -> Operation:
+        wired = data_plane()
+        return Map(
+            wired.plans,
+            wired.plan_store,
+            wired.records,
+            wired.jobs,
+            batch_records=sizes.batch_rows,
+            min_records=sizes.min_rows,
+        )
+
     return {
         **operations(),
+        'workbook:map': map_records,
         'file:extract': extract,
         'sheet:export': export,
         'workbook:export': export,

@@ -24,6 +24,7 @@ from jobs_core.workbooks import WorkbookService
 
 if TYPE_CHECKING:
     from jobs_core.jobs import JobService
+    from jobs_core.plans import PlanService, PlanStore
 
 DATA_OPERATIONS: Final = frozenset(
     {
@@ -45,6 +46,8 @@ class DataPlane:
     jobs: 'JobService'
     files: FileService
     workbooks: WorkbookService
+    plan_store: 'PlanStore'
+    plans: 'PlanService'
 
 
 @cache
@@ -52,6 +55,7 @@ def data_plane() -> DataPlane:
     """The data plane wired from the function's environment, once per container (on first use, so a
     function that never runs a data job needs none of its settings)."""
     from jobs_core.jobs import JobService  # noqa: PLC0415 - jobs imports the system operations
+    from jobs_core.plans import PlanService, PlanStore  # noqa: PLC0415
     from jobs_core.settings import data_settings  # noqa: PLC0415
     from jobs_core.store import DynamoJobStore  # noqa: PLC0415
 
@@ -64,7 +68,9 @@ def data_plane() -> DataPlane:
     snapshots = SnapshotService(catalog, records, objects, jobs)
     files = FileService(catalog, objects, jobs)
     workbooks = WorkbookService(catalog, jobs)
-    return DataPlane(catalog, record_store, records, objects, snapshots, jobs, files, workbooks)
+    plan_store = PlanStore(settings.table_name)
+    plans = PlanService(jobs, plan_store, records)
+    return DataPlane(catalog, record_store, records, objects, snapshots, jobs, files, workbooks, plan_store, plans)
 
 
 def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callable[[], Operation]]:

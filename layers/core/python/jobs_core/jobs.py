@@ -4,7 +4,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -28,6 +28,9 @@ from jobs_core.store import ConditionFailed, JobPage, JobStore, PredecessorsChan
 from jobs_core.system.configs import check_config
 from jobs_core.system.operations import is_system
 from jobs_core.timestamps import format_timestamp, now
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 # A part's id is its parent's plus its index, so a transition knows, without reading, that it
 # must also count the part on its parent.
@@ -273,11 +276,28 @@ class JobService:
         stamp = self._clock()
         return self._apply(tenant, job_id, lifecycle.transition(action, stamp, fields), stamp)
 
-    def _apply(self, tenant: Tenant, job_id: str, change: Change, stamp: datetime) -> Job:
+    def apply_with_item(
+        self, tenant: Tenant, job_id: str, change: Change, item: dict[str, 'AttributeValueTypeDef']
+    ) -> Job:
+        """`change` and an item that belongs with the job (its plan), written together or not at all;
+        refused as any change of the job is (404, 409)."""
+        return self._apply(tenant, job_id, change, self._clock(), item)
+
+    def _apply(
+        self,
+        tenant: Tenant,
+        job_id: str,
+        change: Change,
+        stamp: datetime,
+        item: 'dict[str, AttributeValueTypeDef] | None' = None,
+    ) -> Job:
         if PART_ID.match(job_id) and lifecycle.touches_terminal(change):
             return self._apply_to_part(tenant, job_id, change, stamp)
         try:
-            job = self._store.apply(tenant, job_id, change, format_timestamp(stamp))
+            if item is None:
+                job = self._store.apply(tenant, job_id, change, format_timestamp(stamp))
+            else:
+                job = self._store.apply_with_item(tenant, job_id, change, format_timestamp(stamp), item)
         except ConditionFailed as failed:
             if failed.current is None:
                 raise _not_found(job_id) from failed

@@ -21,6 +21,13 @@ ALL_STATUSES: Final = frozenset(
 TERMINAL: Final = frozenset({'complete', 'failed', 'canceled'})
 ACTIVE: Final = ALL_STATUSES - TERMINAL
 INITIAL: Final = frozenset({'created', 'planning', 'ready'})
+# Jobs the platform plans before they run (Flatfile's automap flow): created in `planning`, the plan
+# is computed asynchronously and announced by job:updated.
+PLANNED_JOBS: Final = frozenset({'workbook:map'})
+
+
+def planned(job_type: str, operation: str) -> bool:
+    return f'{job_type}:{operation}' in PLANNED_JOBS
 
 
 class Action(StrEnum):
@@ -35,6 +42,8 @@ class Action(StrEnum):
     RELEASE = 'release'
     SPLIT = 'split'
     UPDATE = 'update'
+    CHANGE_PLAN = 'change the plan of'
+    PLANNED = 'record the plan of'
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,9 @@ TRANSITIONS: Final[dict[Action, Transition]] = {
     # as its trigger says: to the status given by the caller (ready or created).
     Action.RELEASE: Transition(frozenset({'waiting', 'scheduled'}), None),
     Action.SPLIT: Transition(frozenset({'executing'}), None),
+    # A map job's plan can change until the job runs; the platform's first plan lands while it plans.
+    Action.CHANGE_PLAN: Transition(frozenset({'created', 'planning', 'ready'}), None),
+    Action.PLANNED: Transition(frozenset({'planning'}), None),
 }
 
 # PATCH {status: X} takes the one action that leads to X, so it follows the same table.
@@ -91,7 +103,10 @@ def initial_status(body: 'JobCreate') -> str:
     """The status a new job starts in, once nothing holds it back (no predecessors, no schedule)."""
     if body.status is not None:
         return body.status
-    return 'ready' if body.trigger == 'immediate' else 'created'
+    if body.trigger == 'immediate':
+        return 'ready'
+    # A managed job the platform plans starts planning; one a listener runs (managed false) waits.
+    return 'planning' if planned(body.type, body.operation) and body.managed is not False else 'created'
 
 
 def release(target: str, now: datetime) -> Change:

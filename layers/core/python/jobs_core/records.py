@@ -33,7 +33,7 @@ from jobs_core.records_store import (
 )
 from jobs_core.sheets import SheetState, load_sheet, not_found
 from jobs_core.timestamps import format_timestamp, now
-from jobs_core.validation import mark_duplicate, unique_value, validate, validate_record
+from jobs_core.validation import mark_duplicate, record_valid, unique_value, validate, validate_record
 
 if TYPE_CHECKING:
     from jobs_core.data_store import DataStore
@@ -237,6 +237,32 @@ class RecordService:
             logger.exception('Records of a batch that could not be kept were not removed', count=len(records))
             return
         self._release(tenant, sheet, reserved)
+
+    def import_batch_once(
+        self,
+        tenant: 'Tenant',
+        sheet: SheetState,
+        rows: list[tuple[str, dict[str, Any]]],
+        *,
+        start: int,
+        counted: int,
+        commit_id: str,
+        mark: str,
+        guard: Callable[[], None],
+    ) -> tuple[int, int]:
+        """import_batch for the batch of a job's rows that begins at row `start`, when `counted` rows of
+        the job are written and counted already (the mark as the step began): a batch an earlier run
+        of the step counted is only tallied again; the batch right after the mark is the one a failed
+        run may have been writing, so its records already there are kept as they are (with their
+        unique values). Returns (valid, error) for the batch."""
+        end = start + len(rows)
+        if end <= counted:
+            valid = sum(1 for _, values in rows if record_valid(validate_record(sheet.fields, values)))
+            return valid, len(rows) - valid
+        delta = self.import_batch(
+            tenant, sheet, rows, commit_id=commit_id, mark=mark, end=end, check_existing=start == counted, guard=guard
+        )
+        return delta.valid, delta.error
 
     def finish_import(self, tenant: 'Tenant', sheet_id: str, mark: str) -> None:
         self._store.clear_mark(tenant.environment_id, sheet_id, mark)

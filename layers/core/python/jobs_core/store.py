@@ -20,8 +20,9 @@ from jobs_core.dynamo import (
     to_value,
     translate,
 )
-from jobs_core.lifecycle import ACTIVE
+from jobs_core.lifecycle import ACTIVE, planned
 from jobs_core.models.job import Job
+from jobs_core.observability import logger
 from jobs_core.paging import SORT_KEY, IndexQuery, query_page
 from jobs_core.resources import file_of, workbook_of
 from jobs_core.topics import PART_COUNTERS
@@ -67,6 +68,9 @@ class JobStore(Protocol):
     def get(self, tenant: 'Tenant', job_id: str) -> Job | None: ...
     def get_many(self, tenant: 'Tenant', job_ids: list[str]) -> dict[str, Job]: ...
     def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job: ...
+    def apply_with_item(
+        self, tenant: 'Tenant', job_id: str, change: 'Change', now: str, item: dict[str, 'AttributeValueTypeDef']
+    ) -> Job: ...
     def apply_to_part(
         self, tenant: 'Tenant', part: Job, change: 'Change', now: str, counters: dict[str, int]
     ) -> Job: ...
@@ -79,6 +83,12 @@ class JobStore(Protocol):
 
 def job_key(environment_id: str, job_id: str) -> dict[str, 'AttributeValueTypeDef']:
     return {'pk': {'S': f'JOB#{environment_id}#{job_id}'}, 'sk': {'S': 'JOB'}}
+
+
+def plan_key(environment_id: str, job_id: str) -> dict[str, 'AttributeValueTypeDef']:
+    """A map job's plan: an item of its own beside the job's (in the same partition), so the job's
+    many small writes (progress) are not charged for the plan's size, and one Query reads both."""
+    return {'pk': {'S': f'JOB#{environment_id}#{job_id}'}, 'sk': {'S': 'PLAN'}}
 
 
 # One sparse index per list filter. The order is the order of preference when a list asks
@@ -211,6 +221,26 @@ class DynamoJobStore:
             raise translate(error) from error
         return _job(response['Attributes'])
 
+    def apply_with_item(
+        self, tenant: 'Tenant', job_id: str, change: 'Change', now: str, item: dict[str, 'AttributeValueTypeDef']
+    ) -> Job:
+        """A job's change and an item that belongs with it (its plan), written together or not at all."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {'Update': self._update(tenant, job_id, change, now)},
+                    {'Put': {'TableName': self._table, 'Item': item}},
+                ]
+            )
+        except ClientError as error:
+            if error_code(error) == 'TransactionCanceledException':
+                raise ConditionFailed(self.get(tenant, job_id)) from error
+            raise translate(error) from error
+        job = self.get(tenant, job_id)
+        if job is None:
+            raise ConditionFailed(None)
+        return job
+
     def apply_to_part(self, tenant: 'Tenant', part: Job, change: 'Change', now: str, counters: dict[str, int]) -> Job:
         """A part's transition and its parent's part counters, in one transaction.
 
@@ -337,7 +367,14 @@ class DynamoJobStore:
             if error_code(error) == 'ConditionalCheckFailedException':
                 return None
             raise translate(error) from error
-        return _job(response['Attributes'])
+        job = _job(response['Attributes'])
+        if planned(job.type, job.operation):
+            try:
+                self._client.delete_item(TableName=self._table, Key=plan_key(tenant.environment_id, job_id))
+            except ClientError:
+                # Unreachable without its job (every read of a plan reads the job with it): left, harmless.
+                logger.exception('The plan of a deleted job was not deleted', job_id=job_id)
+        return job
 
     # ------------------------------------------------------------ reads
     def get(self, tenant: 'Tenant', job_id: str) -> Job | None:

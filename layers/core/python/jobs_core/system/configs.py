@@ -125,6 +125,23 @@ class FindAndReplaceJobConfig(RecordSelection):
         return self
 
 
+class MapJobConfig(_Config):
+    """`workbook:map` (the part of Flatfile's MappingProgramJobConfig automap sends): the sheet of the
+    `source` workbook mapped onto the sheet of the `destination` workbook, by the job's plan.
+    Mapping programs (`mappingRules`) are not run: the plan is adjusted with PATCH /jobs/{id}/plan."""
+
+    source_sheet_id: Annotated[str, Field(min_length=1, max_length=128)]
+    destination_sheet_id: Annotated[str, Field(min_length=1, max_length=128)]
+    mapping_rules: list[JsonValue] | None = None
+    can_recompute: bool | None = None
+
+    @model_validator(mode='after')
+    def _no_program(self) -> 'MapJobConfig':
+        if self.mapping_rules:
+            raise ValueError('mappingRules (mapping programs) are not supported; adjust the plan (PATCH /plan)')
+        return self
+
+
 CONFIGS: Final[dict[str, type[_Config]]] = {
     'file:extract': FileJobConfig,
     'sheet:export': ExportJobConfig,
@@ -132,6 +149,7 @@ CONFIGS: Final[dict[str, type[_Config]]] = {
     'sheet:delete-records': DeleteRecordsJobConfig,
     'workbook:delete-records': DeleteRecordsJobConfig,
     'sheet:find-replace': FindAndReplaceJobConfig,
+    'workbook:map': MapJobConfig,
 }
 
 

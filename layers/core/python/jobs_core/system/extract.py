@@ -43,7 +43,6 @@ from jobs_core.object_store import file_key
 from jobs_core.system.configs import FileJobConfig, parse_config
 from jobs_core.system.guards import Running
 from jobs_core.system.operations import Budget, Completion, Context, OperationFailed, Plan, Step
-from jobs_core.validation import record_valid, validate_record
 
 if TYPE_CHECKING:
     from jobs_core.files import FileService
@@ -285,28 +284,20 @@ class Extract:
         counted: int,
         guard: Running,
     ) -> None:
-        end = cursor['index'] + len(batch)
-        if end <= counted:  # written and counted by an earlier run of this step: only tallied again
-            valid = sum(1 for _, values in batch if record_valid(validate_record(sheet.fields, values)))
-            error = len(batch) - valid
-        else:
-            delta = self._records.import_batch(
-                context.tenant,
-                sheet,
-                batch,
-                commit_id=_commit_id(context.job.id, cursor['part']),
-                mark=mark,
-                end=end,
-                # The batch right after the mark is the one a failed run of this step may have been
-                # writing: its records already there are kept as they are (and their unique values).
-                check_existing=end - len(batch) == counted,
-                guard=guard,
-            )
-            valid, error = delta.valid, delta.error
+        valid, error = self._records.import_batch_once(
+            context.tenant,
+            sheet,
+            batch,
+            start=cursor['index'],
+            counted=counted,
+            commit_id=commit_id_of(context.job.id, cursor['part']),
+            mark=mark,
+            guard=guard,
+        )
         cursor['valid'] += valid
         cursor['error'] += error
         cursor['counts'][cursor['part']] += len(batch)
-        cursor.update(index=end, position=last.end, line=last.next_line)
+        cursor.update(index=cursor['index'] + len(batch), position=last.end, line=last.next_line)
 
     # ------------------------------------------------------------ finalize
     def finalize(self, context: Context, cursor: dict[str, Any]) -> Completion:
@@ -317,7 +308,7 @@ class Extract:
             sheet = self._sheet(context, sheet_id)
             if cursor['counts'][part]:
                 self._records.record_commit(
-                    tenant, sheet, 'insert', cursor['counts'][part], job_id=job.id, commit_id=_commit_id(job.id, part)
+                    tenant, sheet, 'insert', cursor['counts'][part], job_id=job.id, commit_id=commit_id_of(job.id, part)
                 )
             self._records.finish_import(tenant, sheet_id, high_water_mark(job.id, part))
         sheet_ids = [sheet_id for _, sheet_id in cursor['sheets']]
@@ -433,7 +424,8 @@ class Extract:
 _LAST_WHOLE: dict[str, bytes] = {}
 
 
-def _commit_id(job_id: str, part: int) -> str:
+def commit_id_of(job_id: str, part: int) -> str:
+    """The commit of the records a job imports into its `part`-th sheet (the same when a step runs again)."""
     return ids.derived_id(ids.COMMIT, job_id, 'commit', str(part))
 
 
