@@ -226,7 +226,10 @@ def test_put_replaces_the_plan_in_the_sheets_own_field_definitions(system):
 @pytest.mark.parametrize(
     ('edge', 'message'),
     [
-        ({'sourceField': {'key': 'Nope'}, 'destinationField': {'key': 'name'}}, "'Nope' is not a field of source sheet"),
+        (
+            {'sourceField': {'key': 'Nope'}, 'destinationField': {'key': 'name'}},
+            "'Nope' is not a field of source sheet",
+        ),
         ({'sourceField': {'key': 'Name'}, 'destinationField': {'key': 'nope'}}, "'nope' is not a field of sheet"),
         (
             {

@@ -166,7 +166,7 @@ def _score(source: SheetField, destination: SheetField, values: list[Any]) -> tu
     if name >= 1.0:
         return 1.0, 'exact'
     fit = _type_fit(destination, values)
-    if destination.type in _ENUM_TYPES and len(values) >= 3 and fit >= 0.6:  # noqa: PLR2004
+    if destination.type in _ENUM_TYPES and len(values) >= 3 and fit >= 0.6:
         # The values say it even where the names do not: most of them are this field's options.
         return max(name, 0.5 + 0.4 * fit), 'values'
     # Names alike but values that do not fit (text in a number field) make a weaker match.
