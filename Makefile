@@ -67,6 +67,8 @@ bench: $(VENV)/.installed  ## benchmarks; figures are ratios against a baseline 
 	$(BIN)/python bench/extract_throughput.py
 	$(BIN)/python bench/system_job_memory.py
 	$(BIN)/python bench/system_job_costs.py
+	$(BIN)/python bench/plan_compute.py
+	$(BIN)/python bench/map_throughput.py
 
 openapi: $(VENV)/.installed  ## regenerate the committed openapi.json from the code
 	$(BIN)/python -m jobs_local.openapi > openapi.json

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from jobs_core.models.plan import (
     CategoryMapping,
@@ -36,6 +36,8 @@ MIN_CONFIDENCE: Final = 0.6
 # A value is taken for an option it is at least this similar to (after normalising both).
 MIN_OPTION_SIMILARITY: Final = 0.85
 SAMPLE_ROWS: Final = 100
+# How many distinct sample values judge how well a source's values fit a field's type: enough for a share.
+FIT_VALUES: Final = 30
 PREVIEW_VALUES: Final = 10
 PREVIEW_CHARS: Final = 200
 _ENUM_TYPES: Final = frozenset({'enum', 'enum-list'})
@@ -87,24 +89,41 @@ def name_similarity(source: SheetField, destination: SheetField) -> float:
     return max(similarity(a, b) for a in _names(source) for b in _names(destination))
 
 
+class Options:
+    """An enum field's options, ready to match values against: each option's value and label once
+    normalised, for an exact lookup, then rapidfuzz's extractOne over them (in C) for close spellings."""
+
+    def __init__(self, options: Sequence[EnumOption]) -> None:
+        self._typed = {_typed_key(option.value): option.value for option in options}
+        self._names: list[str] = []
+        self._values: list[OptionValue] = []
+        for option in options:
+            for name in (str(option.value), option.label):
+                if name and _compact(name):
+                    self._names.append(_compact(name))
+                    self._values.append(option.value)
+        self._exact = dict(zip(self._names, self._values, strict=True))
+
+    def match(self, value: Any) -> tuple[OptionValue, float] | None:
+        """The option `value` stands for, with how sure: its value as given, then its value or label
+        once normalised, then by similarity of at least MIN_OPTION_SIMILARITY; None when nothing is close."""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return None
+        if (found := self._typed.get(_typed_key(value))) is not None:
+            return found, 1.0
+        text = _compact(str(value))
+        if text in self._exact:
+            return self._exact[text], 1.0
+        best = process.extractOne(text, self._names, scorer=fuzz.ratio, score_cutoff=MIN_OPTION_SIMILARITY * 100)
+        return (self._values[best[2]], round(best[1] / 100, 3)) if best else None
+
+
+def _typed_key(value: OptionValue) -> str:
+    return f'{type(value).__name__}:{value}'
+
+
 def match_option(value: Any, options: Sequence[EnumOption]) -> tuple[OptionValue, float] | None:
-    """The option `value` stands for, with how sure: its value or label as given, then once
-    normalised, then by similarity of at least MIN_OPTION_SIMILARITY; None when nothing is close."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    for option in options:
-        if value == option.value and type(value) is type(option.value):
-            return option.value, 1.0
-    text = str(value)
-    best: tuple[OptionValue, float] | None = None
-    for option in options:
-        for name in (str(option.value), option.label):
-            if not name:
-                continue
-            score = similarity(text, name)
-            if score >= MIN_OPTION_SIMILARITY and (best is None or score > best[1]):
-                best = (option.value, score)
-    return best
+    return Options(options).match(value)
 
 
 def _items(value: Any, destination_type: str) -> list[Any]:
@@ -148,45 +167,58 @@ def certainty(confidence: float) -> Certainty:
     return 'weak'
 
 
-def _type_fit(destination: SheetField, values: list[Any]) -> float:
-    """The share of sample values a typed or enum destination would take as they are (1 for text)."""
-    if not values:
-        return 1.0
-    if destination.type in _ENUM_TYPES:
-        options = destination.options()
-        items = [item for value in values for item in _items(value, destination.type)]
-        return sum(match_option(item, options) is not None for item in items) / max(1, len(items))
-    if destination.type in _TYPED:
-        return sum(bool(validate(destination, value)['valid']) for value in values) / len(values)
-    return 1.0
+class _Target:
+    """A destination field with what scoring needs of it worked out once: its options, and the type
+    fit of each source's values (which for a typed field depends on its type alone)."""
+
+    def __init__(self, field: SheetField, fits: dict[tuple[str, str], float]) -> None:
+        self.field = field
+        self.options = Options(field.options()) if field.type in _ENUM_TYPES else None
+        self._fits = fits
+
+    def fit(self, source: str, values: list[Any]) -> float:
+        """The share of sample values this field would take as they are (1 for text)."""
+        if not values or (self.options is None and self.field.type not in _TYPED):
+            return 1.0
+        key = (source, self.field.key if self.options is not None else self.field.type)
+        if key not in self._fits:
+            if self.options is not None:
+                items = [item for value in values for item in _items(value, self.field.type)]
+                found = sum(self.options.match(item) is not None for item in items)
+                self._fits[key] = found / max(1, len(items))
+            else:
+                self._fits[key] = sum(bool(validate(self.field, value)['valid']) for value in values) / len(values)
+        return self._fits[key]
 
 
-def _score(source: SheetField, destination: SheetField, values: list[Any]) -> tuple[float, str]:
-    name = name_similarity(source, destination)
+def _score(source: SheetField, target: _Target, values: list[Any]) -> tuple[float, str]:
+    name = name_similarity(source, target.field)
     if name >= 1.0:
         return 1.0, 'exact'
-    fit = _type_fit(destination, values)
-    if destination.type in _ENUM_TYPES and len(values) >= 3 and fit >= 0.6:
+    if target.options is None and name < MIN_CONFIDENCE:
+        return name, 'similarity'  # the values can only lower it: no need to read them
+    fit = target.fit(source.key, values[:FIT_VALUES])
+    if target.options is not None and len(values) >= 3 and fit >= 0.6:
         # The values say it even where the names do not: most of them are this field's options.
         return max(name, 0.5 + 0.4 * fit), 'values'
     # Names alike but values that do not fit (text in a number field) make a weaker match.
     return name * (0.75 + 0.25 * fit), 'similarity'
 
 
-def enum_details(destination: SheetField, values: list[Any]) -> EnumDetails:
-    options = destination.options()
+def enum_details(destination: SheetField, values: list[Any], options: Options | None = None) -> EnumDetails:
+    options = options or Options(destination.options())
     mapping: list[CategoryMapping] = []
     unused_source: list[OptionValue] = []
     used: set[str] = set()
     items = (item for value in values for item in _items(value, destination.type))
     for value in dict.fromkeys(item for item in items if isinstance(item, str | int | float)):
-        found = match_option(value, options)
+        found = options.match(value)
         if found is None:
             unused_source.append(value)
         else:
             mapping.append(CategoryMapping(source_value=value, destination_value=found[0]))
-            used.add(repr(found[0]))
-    unused_destination = [option.value for option in options if repr(option.value) not in used]
+            used.add(_typed_key(found[0]))
+    unused_destination = [option.value for option in destination.options() if _typed_key(option.value) not in used]
     return EnumDetails(
         mapping=mapping, unused_source_values=unused_source, unused_destination_values=unused_destination
     )
@@ -202,10 +234,12 @@ def propose(
     """The plan for mapping `sources` onto `destinations`, from up to SAMPLE_ROWS rows of source values."""
     rows = list(samples[:SAMPLE_ROWS])
     values = {source.key: _distinct(rows, source.key) for source in sources}
+    fits: dict[tuple[str, str], float] = {}
+    targets = [_Target(destination, fits) for destination in destinations]
     candidates = []
     for s, source in enumerate(sources):
-        for d, destination in enumerate(destinations):
-            confidence, how = _score(source, destination, values[source.key])
+        for d, target in enumerate(targets):
+            confidence, how = _score(source, target, values[source.key])
             if confidence >= MIN_CONFIDENCE:
                 candidates.append(_Candidate(round(confidence, 3), s, d, how))
     # Best first, one to one: a field takes part in one edge at most.
@@ -218,12 +252,15 @@ def propose(
             continue
         taken_sources.add(found.source)
         taken_destinations.add(found.destination)
-        source, destination = sources[found.source], destinations[found.destination]
+        source, target = sources[found.source], targets[found.destination]
+        details = None
+        if target.options is not None:
+            details = enum_details(target.field, values[source.key], target.options)
         edges[found.source] = Edge(
             source_field=_property(source),
-            destination_field=_property(destination),
+            destination_field=_property(target.field),
             preview=_preview(values[source.key]),
-            enum_details=enum_details(destination, values[source.key]) if destination.type in _ENUM_TYPES else None,
+            enum_details=details,
             metadata=EdgeMetadata(certainty=certainty(found.confidence), confidence=found.confidence, source=found.how),
         )
     return JobExecutionPlan(
@@ -248,8 +285,7 @@ class _Route:
     destination: SheetField
     # A plan's enum mapping, by repr of the source value; None: the plan maps that value to nothing.
     chosen: dict[str, OptionValue | None] = field(default_factory=dict)
-    enum: bool = False
-    options: list[EnumOption] = field(default_factory=list)
+    options: Options | None = None
 
 
 class Mapper:
@@ -262,9 +298,9 @@ class Mapper:
         self._routes = []
         for edge in plan.field_mapping:
             destination = destinations[edge.destination_field.key]
-            route = _Route(edge.source_field.key, destination, enum=destination.type in _ENUM_TYPES)
-            if route.enum:
-                route.options = destination.options()
+            route = _Route(edge.source_field.key, destination)
+            if destination.type in _ENUM_TYPES:
+                route.options = Options(destination.options())
                 for pair in edge.enum_details.mapping if edge.enum_details else ():
                     if pair.source_value is not None:
                         route.chosen[repr(pair.source_value)] = pair.destination_value
@@ -279,7 +315,7 @@ class Mapper:
             if route.destination.type in _LIST_TYPES:
                 items = (self._option(route, item) for item in _items(value, route.destination.type))
                 value = [item for item in items if item is not None]
-            elif route.enum:
+            elif route.options is not None:
                 value = self._option(route, value)
             if not is_empty(value):
                 moved[route.destination.key] = value
@@ -287,11 +323,11 @@ class Mapper:
 
     @staticmethod
     def _option(route: _Route, value: Any) -> Any:
-        if not route.enum:
+        if route.options is None:
             return value
         key = repr(value)
         if key not in route.chosen:
-            found = match_option(value, route.options)
+            found = route.options.match(value)
             # Kept as it is when no option is close: the write marks it invalid, for a person to fix.
             route.chosen[key] = found[0] if found else value
         return route.chosen[key]
