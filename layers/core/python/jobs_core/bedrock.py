@@ -142,7 +142,7 @@ def _read_answer(text: str, asked: list[str], options: Sequence['EnumOption']) -
             continue
         option = _option(entry.option, options)
         if entry.option is not None and option is None:
-            logger.info('Bedrock chose an option that is not one of the field', option=str(entry.option)[:100])
+            logger.info("Bedrock chose an option that is not one of the field's", option=str(entry.option)[:100])
         found[entry.value] = Category(option, round(entry.confidence, 3)) if option is not None else NONE
     return found
 
