@@ -288,9 +288,11 @@ class RecordService:
         kind: str,
         job_id: str,
         guard: JobGuard,
+        metadata: Callable[[Stored], dict[str, Any]] | None = None,
     ) -> Written:
         """Change records a job read: `edit` gives the raw values to set ({field key: value}, each
-        validated again) or None to leave the record be. Conditioned and guarded as delete_found."""
+        validated again) or None to leave the record be; `metadata`, when given, the new metadata of a
+        record `edit` changes. Conditioned and guarded as delete_found."""
 
         def plan(record_id: str, old: Stored | None) -> Change | None:
             if old is None:
@@ -301,7 +303,8 @@ class RecordService:
             cells = _cells(old)
             for key, raw in values.items():
                 cells[key] = validate(sheet.fields[key], raw)
-            return Change(record_id, old, _stored(record_id, cells, old.get('metadata') or {}, int(old['version']) + 1))
+            kept = metadata(old) if metadata is not None else old.get('metadata') or {}
+            return Change(record_id, old, _stored(record_id, cells, kept, int(old['version']) + 1))
 
         return self._write(tenant, sheet, list(found), found, plan, kind=kind, job_id=job_id, commit=False, guard=guard)
 

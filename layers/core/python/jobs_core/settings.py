@@ -39,3 +39,15 @@ def events_settings() -> EventsSettings:
 @cache
 def data_settings() -> DataSettings:
     return DataSettings.model_validate(dict(os.environ))
+
+
+class AssistSettings(_Settings):
+    """sheet:ai-assist: the Amazon Bedrock model to categorise with. Optional by design: empty (the
+    template's default) means the local provider, which needs no model and no network."""
+
+    assist_model_id: str = Field(default='', alias='ASSIST_MODEL_ID', max_length=2048)
+
+
+@cache
+def assist_settings() -> AssistSettings:
+    return AssistSettings.model_validate(dict(os.environ))

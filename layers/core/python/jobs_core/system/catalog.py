@@ -3,7 +3,9 @@
 from collections.abc import Callable
 
 from jobs_core import data_jobs
+from jobs_core.categorize import configured_categorizer
 from jobs_core.data_jobs import DataPlane, data_plane
+from jobs_core.system.ai_assist import AiAssist
 from jobs_core.system.export import Export
 from jobs_core.system.extract import Extract
 from jobs_core.system.map import Map
@@ -34,6 +36,10 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         wired = plane()
         return FindReplace(wired.records, wired.snapshots, wired.jobs)
 
+    def ai_assist() -> Operation:
+        wired = plane()
+        return AiAssist(wired.records, wired.snapshots, wired.jobs, configured_categorizer())
+
     return {
         **data_jobs.operations(plane),
         'file:extract': extract,
@@ -43,4 +49,5 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         'workbook:delete-records': delete_records,
         'sheet:find-replace': find_replace,
         'workbook:map': map_records,
+        'sheet:ai-assist': ai_assist,
     }

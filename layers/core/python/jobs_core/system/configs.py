@@ -16,6 +16,7 @@ from jobs_core.errors import BadRequest
 RecordFilter = Literal['valid', 'error', 'all', 'none']
 MAX_IDS: Final = 10_000
 SEARCH_VALUE: Final = 1024
+MAX_INSTRUCTIONS: Final = 2000  # sent with every batch of values to a language model
 
 Ids = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=MAX_IDS)]
 FieldKey = Annotated[str, Field(min_length=1, max_length=255)]
@@ -142,6 +143,19 @@ class MapJobConfig(_Config):
         return self
 
 
+class AiAssistJobConfig(RecordSelection):
+    """`sheet:ai-assist`: the values of `sourceField` categorised into the options of the enum field
+    `targetField` (they may be the same field: free text in an enum field made options), following
+    `instructions` when the provider is a language model. Only target cells without a valid value
+    (empty, or not an option) are written unless `overwrite`. `ids` as for find-replace."""
+
+    source_field: FieldKey
+    target_field: FieldKey
+    instructions: Annotated[str, Field(min_length=1, max_length=MAX_INSTRUCTIONS)] | None = None
+    overwrite: bool = False
+    ids: Ids | None = None
+
+
 CONFIGS: Final[dict[str, type[_Config]]] = {
     'file:extract': FileJobConfig,
     'sheet:export': ExportJobConfig,
@@ -150,6 +164,7 @@ CONFIGS: Final[dict[str, type[_Config]]] = {
     'workbook:delete-records': DeleteRecordsJobConfig,
     'sheet:find-replace': FindAndReplaceJobConfig,
     'workbook:map': MapJobConfig,
+    'sheet:ai-assist': AiAssistJobConfig,
 }
 
 
