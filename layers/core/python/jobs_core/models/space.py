@@ -1,6 +1,6 @@
 """Spaces: the container of a tenant's files and workbooks (Flatfile's Space, minimal)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
@@ -53,6 +53,10 @@ class Space(OutputModel):
     labels: Omittable[list[str]] = None
     namespace: Omittable[str] = None
     auto_configure: Omittable[bool] = None
+    actions: Omittable[list[dict[str, Any]]] = Field(default=None, description='Set by space:configure')
+    primary_workbook_id: Omittable[str] = Field(
+        default=None, description="Set by space:configure: the blueprint's first workbook"
+    )
 
 
 class SpaceResponse(OutputModel):
