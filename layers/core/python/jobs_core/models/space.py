@@ -20,7 +20,11 @@ class SpaceCreate(InputModel):
     labels: Labels | None = None
     namespace: Namespace | None = None
     auto_configure: bool = Field(
-        default=False, description='Create a space:configure job for the new space (only used on creation)'
+        default=False,
+        description=(
+            'Create a space:configure job for the new space (only used on creation): the platform applies the '
+            'blueprint in metadata.blueprint when there is one, else a listener configures the space'
+        ),
     )
     environment_id: ResourceId | None = Field(
         default=None, description="Optional; must be the API key's environment when given"
