@@ -119,11 +119,8 @@ class Configure:
         wanted = workbook.model_dump(include=set(_WORKBOOK_SETTINGS), exclude_none=True, by_alias=True, mode='json')
         changes = {name: value for name, value in wanted.items() if item.get(name) != value}
         if changes:
-            stamp = format_timestamp(self._clock())
-            if (
-                self._catalog.update('workbook', tenant.environment_id, workbook_id, {**changes, 'updatedAt': stamp})
-                is None
-            ):
+            assign = {**changes, 'updatedAt': format_timestamp(self._clock())}
+            if self._catalog.update('workbook', tenant.environment_id, workbook_id, assign) is None:
                 raise OperationFailed(f'Workbook {workbook.name!r} was deleted while the space was configured')
         sheets = {sheet.slug: sheet for sheet in self._workbooks.sheets(tenant, workbook_id)}
         for position, (config, slug) in enumerate(zip(workbook.sheets, workbook.slugs(), strict=True)):
