@@ -2,11 +2,12 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from jobs_core import ids
 from jobs_core.data_store import AlreadyDeleting, CatalogPage, DataStore
 from jobs_core.errors import BadRequest, NotFound
+from jobs_core.models.blueprint import METADATA_KEY, InvalidBlueprint, read_blueprint
 from jobs_core.models.job import JobCreate
 from jobs_core.models.space import Space, SpaceCreate, SpaceListQuery, SpaceUpdate
 from jobs_core.timestamps import format_timestamp, now
@@ -54,6 +55,7 @@ class SpaceService:
 
     def create(self, tenant: 'Tenant', body: SpaceCreate) -> Space:
         same_environment(tenant, body.environment_id)
+        blueprint = _blueprint_of(body) if body.auto_configure else None
         stamp = format_timestamp(self._clock())
         values = {
             **body.model_dump(by_alias=True, exclude_none=True, exclude={'environment_id'}),
@@ -66,10 +68,19 @@ class SpaceService:
         self._catalog.create(tenant.environment_id, [('space', values)])
         space = Space.model_validate(values)
         if body.auto_configure:
-            # As Flatfile does: a space created with autoConfigure gets a space:configure job.
+            # As Flatfile does: a space created with autoConfigure gets a space:configure job. With a
+            # blueprint the platform applies it; without one a listener configures the space.
             self._jobs.create(
                 tenant,
-                JobCreate(type='space', operation='configure', source=space.id, space_id=space.id, trigger='immediate'),
+                JobCreate(
+                    type='space',
+                    operation='configure',
+                    source=space.id,
+                    space_id=space.id,
+                    trigger='immediate',
+                    managed=blueprint is not None,
+                    config=blueprint,
+                ),
             )
         return space
 
@@ -112,3 +123,17 @@ class SpaceService:
         except AlreadyDeleting as gone:
             raise not_found(space_id) from gone
         return deletion_job(tenant, self._jobs, 'space', space_id, space_id)
+
+
+def _blueprint_of(body: SpaceCreate) -> dict[str, Any] | None:
+    """The blueprint under the new space's `metadata.blueprint`, checked before anything is written."""
+    blueprint = (body.metadata or {}).get(METADATA_KEY)
+    if blueprint is None:
+        return None
+    if not isinstance(blueprint, dict):
+        raise BadRequest('metadata.blueprint is an object: {"workbooks": [...]}', key='metadata.blueprint')
+    try:
+        read_blueprint(blueprint)
+    except InvalidBlueprint as invalid:
+        raise BadRequest(f'metadata.blueprint: {invalid}', key='metadata.blueprint') from invalid
+    return blueprint

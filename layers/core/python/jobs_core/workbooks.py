@@ -206,6 +206,31 @@ class WorkbookService:
             ),
         )
 
+    def add_sheet(self, tenant: 'Tenant', workbook_id: str, config: SheetConfig, sheet_id: str, position: int) -> None:
+        """A new sheet in a live workbook (space:configure); a second add with the same id fails on the first's item."""
+        item = self._item(tenant, workbook_id)
+        values = self._sheet_values(config, workbook_id, item['spaceId'], format_timestamp(self._clock()), sheet_id)
+        try:
+            self._catalog.create(
+                tenant.environment_id, [('sheet', {**values, 'position': position})], requires=('workbook', workbook_id)
+            )
+        except ParentMissing as missing:
+            raise not_found(workbook_id) from missing
+
+    def reconfigure_sheet(self, tenant: 'Tenant', sheet_id: str, config: SheetConfig, *, while_empty: bool) -> bool:
+        """Replace a sheet's name and configuration (space:configure; `config.slug` is the sheet's). Records
+        were validated against the fields they were written under, so with `while_empty` only while the sheet
+        holds none. Whether it was written (False: gone, or it holds records)."""
+        stored = config.model_dump(by_alias=True, exclude_none=True, mode='json')
+        item = self._catalog.update(
+            'sheet',
+            tenant.environment_id,
+            sheet_id,
+            {'name': config.name, 'config': stored, 'updatedAt': format_timestamp(self._clock())},
+            expect={'recordsTotal': 0} if while_empty else None,
+        )
+        return item is not None
+
     # ------------------------------------------------------------ helpers
     def _item(self, tenant: 'Tenant', workbook_id: str) -> dict[str, Any]:
         item = self._catalog.get('workbook', tenant.environment_id, workbook_id)

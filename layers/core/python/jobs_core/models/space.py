@@ -1,6 +1,6 @@
 """Spaces: the container of a tenant's files and workbooks (Flatfile's Space, minimal)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
@@ -20,7 +20,11 @@ class SpaceCreate(InputModel):
     labels: Labels | None = None
     namespace: Namespace | None = None
     auto_configure: bool = Field(
-        default=False, description='Create a space:configure job for the new space (only used on creation)'
+        default=False,
+        description=(
+            'Create a space:configure job for the new space (only used on creation): the platform applies the '
+            'blueprint in metadata.blueprint when there is one, else a listener configures the space'
+        ),
     )
     environment_id: ResourceId | None = Field(
         default=None, description="Optional; must be the API key's environment when given"
@@ -53,6 +57,10 @@ class Space(OutputModel):
     labels: Omittable[list[str]] = None
     namespace: Omittable[str] = None
     auto_configure: Omittable[bool] = None
+    actions: Omittable[list[dict[str, Any]]] = Field(default=None, description='Set by space:configure')
+    primary_workbook_id: Omittable[str] = Field(
+        default=None, description="Set by space:configure: the blueprint's first workbook"
+    )
 
 
 class SpaceResponse(OutputModel):

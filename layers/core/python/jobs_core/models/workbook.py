@@ -129,8 +129,9 @@ class SheetConfig(ConfigModel):
 
 def _operations_unique(actions: list[Action] | None, where: str) -> None:
     operations = [action.operation for action in actions or ()]
-    if len(set(operations)) != len(operations):
-        raise ValueError(f'{where}: an action operation is declared twice')
+    for operation in operations:
+        if operations.count(operation) > 1:
+            raise ValueError(f'{where}: action operation {operation!r} is declared twice')
 
 
 def slugify(name: str) -> str:

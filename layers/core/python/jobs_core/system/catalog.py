@@ -6,6 +6,7 @@ from jobs_core import data_jobs
 from jobs_core.categorize import configured_categorizer
 from jobs_core.data_jobs import DataPlane, data_plane
 from jobs_core.system.ai_assist import AiAssist
+from jobs_core.system.configure import Configure
 from jobs_core.system.export import Export
 from jobs_core.system.extract import Extract
 from jobs_core.system.map import Map
@@ -40,6 +41,10 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         wired = plane()
         return AiAssist(wired.records, wired.snapshots, wired.jobs, configured_categorizer())
 
+    def configure() -> Operation:
+        wired = plane()
+        return Configure(wired.catalog, wired.workbooks)
+
     return {
         **data_jobs.operations(plane),
         'file:extract': extract,
@@ -50,4 +55,5 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         'sheet:find-replace': find_replace,
         'workbook:map': map_records,
         'sheet:ai-assist': ai_assist,
+        'space:configure': configure,
     }

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 from pydantic.alias_generators import to_camel
 
 from jobs_core.errors import BadRequest
+from jobs_core.models.blueprint import Blueprint
 
 RecordFilter = Literal['valid', 'error', 'all', 'none']
 MAX_IDS: Final = 10_000
@@ -156,6 +157,21 @@ class AiAssistJobConfig(RecordSelection):
     ids: Ids | None = None
 
 
+class ConfigureJobConfig(_Config, Blueprint):
+    """`space:configure` run by the platform: a blueprint (jobs_core.models.blueprint). Without one the
+    job is a listener's (managed false), as Flatfile's space-configure plugin handles it."""
+
+    @model_validator(mode='before')
+    @classmethod
+    def _blueprint_given(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or 'workbooks' not in data:
+            raise ValueError(
+                'config needs a blueprint ({"workbooks": [...]}); or create the job with managed false '
+                'for a listener to configure the space'
+            )
+        return data
+
+
 CONFIGS: Final[dict[str, type[_Config]]] = {
     'file:extract': FileJobConfig,
     'sheet:export': ExportJobConfig,
@@ -165,6 +181,7 @@ CONFIGS: Final[dict[str, type[_Config]]] = {
     'sheet:find-replace': FindAndReplaceJobConfig,
     'workbook:map': MapJobConfig,
     'sheet:ai-assist': AiAssistJobConfig,
+    'space:configure': ConfigureJobConfig,
 }
 
 
