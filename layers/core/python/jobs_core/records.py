@@ -262,9 +262,12 @@ class RecordService:
         kind: str,
         job_id: str,
         guard: JobGuard,
+        commit_id: str | None = None,
     ) -> Written:
         """Change records a job read: `edit` gives the raw values to set ({field key: value}, each
-        validated again) or None to leave the record be. Conditioned and guarded as delete_found."""
+        validated again) or None to leave the record be; values that validate to what the record
+        holds write nothing. Conditioned and guarded as delete_found; the records written name
+        `commit_id` when given (a job's own, so that it can tell the records it changed already)."""
 
         def plan(record_id: str, old: Stored | None) -> Change | None:
             if old is None:
@@ -275,9 +278,23 @@ class RecordService:
             cells = _cells(old)
             for key, raw in values.items():
                 cells[key] = validate(sheet.fields[key], raw)
+            held = old.get('values', {})
+            if all(cells[key]['value'] == held.get(key) for key in values):
+                return None
             return Change(record_id, old, _stored(record_id, cells, old.get('metadata') or {}, int(old['version']) + 1))
 
-        return self._write(tenant, sheet, list(found), found, plan, kind=kind, job_id=job_id, commit=False, guard=guard)
+        return self._write(
+            tenant,
+            sheet,
+            list(found),
+            found,
+            plan,
+            kind=kind,
+            job_id=job_id,
+            commit=False,
+            guard=guard,
+            commit_id=commit_id,
+        )
 
     # ------------------------------------------------------------ update, delete
     def update(
@@ -364,9 +381,10 @@ class RecordService:
         job_id: str | None,
         commit: bool = True,
         guard: JobGuard | None = None,
+        commit_id: str | None = None,
     ) -> Written:
         stamp = self._clock()
-        commit_id = ids.new_id(ids.COMMIT)
+        commit_id = commit_id or ids.new_id(ids.COMMIT)
         limit = CHUNK - 1 if commit and guard is not None else CHUNK
         chunks = _chunks(record_ids, lambda record_id: item_size(current.get(record_id) or {}) * 2, limit)
         written: list[Stored] = []

@@ -6,6 +6,7 @@ from jobs_core import data_jobs
 from jobs_core.data_jobs import DataPlane, data_plane
 from jobs_core.system.export import Export
 from jobs_core.system.extract import Extract
+from jobs_core.system.mutate import MutateRecords
 from jobs_core.system.operations import Operation
 from jobs_core.system.record_edits import DeleteRecords, FindReplace
 
@@ -29,6 +30,10 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         wired = plane()
         return FindReplace(wired.records, wired.snapshots, wired.jobs)
 
+    def mutate_records() -> Operation:
+        wired = plane()
+        return MutateRecords(wired.records, wired.snapshots, wired.jobs)
+
     return {
         **data_jobs.operations(plane),
         'file:extract': extract,
@@ -37,4 +42,5 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         'sheet:delete-records': delete_records,
         'workbook:delete-records': delete_records,
         'sheet:find-replace': find_replace,
+        'sheet:mutate-records': mutate_records,
     }
