@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+import data_plane  # it imports this module too: each uses the other only when called
 from jobs_core.jobs import JobService
 from jobs_core.models.api import JobResponse, ListJobsResponse, Pagination, SuccessData, SuccessResponse
 from jobs_core.models.job import (
@@ -60,7 +61,6 @@ def create_job(body: Annotated[JobCreate, Body()]) -> tuple[JobResponse, int]:
     tags=['Jobs'],
 )
 def preview_mutation(body: Annotated[MutateJobConfig, Body()]) -> DiffRecordsResponse:
-    import data_plane  # noqa: PLC0415 - data_plane imports this module
     from jobs_core.system.mutate import preview_mutation  # noqa: PLC0415 - jsonata only on this path
 
     return DiffRecordsResponse(data=preview_mutation(data_plane.records(), tenant_of(router.current_event), body))

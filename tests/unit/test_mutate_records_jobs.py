@@ -170,7 +170,8 @@ def test_when_the_expression_fails_on_every_record_the_job_fails_with_the_first_
     done = mutate(system, sheet, expression)
     assert done['status'] == 'failed', done
     message = done['outcome']['message']
-    assert message.startswith(f'The expression failed on all 2 records it was evaluated on; the first, {record_ids[0]}: ')
+    first = f'The expression failed on all 2 records it was evaluated on; the first, {record_ids[0]}: '
+    assert message.startswith(first)
     assert reason in message
     assert by_id(system, sheet['id']) == before
     assert commit_counts(system) == []
@@ -360,3 +361,29 @@ def test_the_data_table_holds_no_trace_of_a_failed_record(system, knobs):
     items = sorted(str(item) for item in stored_items(system.data_api.dynamodb))
     assert mutate(system, sheet, '$error("no")')['status'] == 'failed'
     assert sorted(str(item) for item in stored_items(system.data_api.dynamodb)) == items
+
+
+def test_a_step_stays_within_the_workers_safety_margin_and_its_cursor_small():
+    import json
+
+    from jobs_core.system import mutate as mutate_module
+    from jobs_core.system.runtime import MAX_CURSOR_BYTES
+    from tests.builders import load_entry
+
+    worker = load_entry('WorkerFunction')
+    # past its budget a step hands over, or fails, before the safety margin is spent; a record more
+    # evaluated at the hard stop is bounded by its own timeout
+    assert mutate_module.HARD_OVERTIME_SECONDS + TIMEOUT_MS / 1000 < worker.SAFETY_SECONDS
+    assert mutate_module.SOFT_OVERTIME_SECONDS < mutate_module.HARD_OVERTIME_SECONDS
+    # at the largest: a page token, counts in the billions, the failures listed with the longest messages
+    cursor = {
+        'sheetId': ids.new_id(ids.SHEET),
+        'after': 'x' * 600,
+        'changed': 10**9,
+        'unchanged': 10**9,
+        'failed': 10**9,
+        'timeouts': 4,
+        'snapshotId': ids.new_id(ids.SNAPSHOT),
+        'failures': [[ids.new_record_ids(1, 0)[0], '€' * mutate_module.FAILURE_CHARS]] * mutate_module.FAILURES_LISTED,
+    }
+    assert len(json.dumps(cursor)) < MAX_CURSOR_BYTES / 2

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 PAGE_SIZE: Final = 100
 MAX_TIMEOUTS: Final = 5
 FAILURES_LISTED: Final = 3
+FAILURE_CHARS: Final = 150  # of each listed failure's message: the cursor carries them between steps
 # Past its budget, a step hands over at the next page boundary after this many seconds (even short of
 # its floor of records), and fails the job if one page is still evaluating after HARD_OVERTIME: both
 # well inside the worker's safety margin before its Lambda timeout.
@@ -141,7 +142,10 @@ class MutateRecords(_RecordEdit):
             elif evaluated.error is not None:
                 cursor['failed'] = cursor.get('failed', 0) + 1
                 if len(failures) < FAILURES_LISTED:
-                    failures.append([record_id, evaluated.error])
+                    message = evaluated.error
+                    if len(message) > FAILURE_CHARS:
+                        message = message[: FAILURE_CHARS - 1] + '…'
+                    failures.append([record_id, message])
             else:
                 cursor['unchanged'] = cursor.get('unchanged', 0) + 1
         cursor['timeouts'] = self._timeouts
@@ -201,7 +205,7 @@ def preview_mutation(
     config: MutateJobConfig,
     *,
     limit: int = PREVIEW_RECORDS,
-    seconds: float = PREVIEW_SECONDS,
+    seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[DiffRecord]:
     """The first `limit` records the config selects as the mutation would leave them, each value
@@ -214,12 +218,13 @@ def preview_mutation(
             raise BadRequest(f'{key!r} is not a field of sheet {sheet.slug}', key=name)
     page, _, _ = read_page(records, tenant, sheet, chosen(config, config.ids), None, page_size=limit)
     mutation = Mutation(config.mutate_record)
+    seconds = PREVIEW_SECONDS if seconds is None else seconds
     deadline = clock() + seconds
     diffs: list[DiffRecord] = []
     for record in page:
         left_ms = int((deadline - clock()) * 1000)
         if left_ms <= 0:
-            evaluated = Evaluated(error=f'Not previewed: the preview spent its {seconds:.0f} s on the records before')
+            evaluated = Evaluated(error=f'Not previewed: the preview spent its {seconds:g} s on the records before')
         else:
             evaluated = mutation.evaluate(record, sheet, timeout_ms=min(TIMEOUT_MS, left_ms))
         diffs.append(_diff(record, evaluated, sheet))
