@@ -3,7 +3,7 @@ the same run; and what evaluating the JSONata expression costs a record against 
 
 The job mutates every record of a 20,000-record sheet with `{"name": $uppercase(name), "age": age + 1}`,
 driven through the worker's steps as the state machine drives them, with the real operation (pages of
-100 records, the expression evaluated per record in its time bound, the new values validated and
+96 records, one transaction each, the expression evaluated per record in its time bound, the new values validated and
 written in transactions conditioned on the versions read and on the job still running, one commit)
 and the worker's real budget. The baseline, against the same backend in the same run, reads the same
 records page by page (one Query each), changes them with a plain dict update, and writes the same
@@ -92,7 +92,7 @@ def baseline(client: Any, sheet_id: str) -> float:
     environment = setup.tenant().environment_id
     with paused_gc():
         started = time.perf_counter()
-        for page, _ in store.scan(environment, sheet_id, page_size=100):
+        for page, _ in store.scan(environment, sheet_id, page_size=96):
             pending: list[Any] = []
             for record in page:
                 values = record['values']

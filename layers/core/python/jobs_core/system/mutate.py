@@ -25,6 +25,7 @@ from jobs_core import ids
 from jobs_core.errors import BadRequest
 from jobs_core.models.mutation import DiffRecord, DiffValue
 from jobs_core.models.record import ValidationMessage
+from jobs_core.records import CHUNK
 from jobs_core.system.configs import MutateJobConfig
 from jobs_core.system.guards import Running
 from jobs_core.system.mutation import TIMEOUT_MS, Evaluated, Mutation
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
     from jobs_core.sheets import SheetState
     from jobs_core.snapshots import SnapshotService
 
-# Smaller pages than other edits: a page's evaluation is what a step cannot interrupt.
-PAGE_SIZE: Final = 100
+# Smaller pages than other edits (a page's evaluation is what a step cannot interrupt): one transaction's.
+PAGE_SIZE: Final = CHUNK
 MAX_TIMEOUTS: Final = 5
 FAILURES_LISTED: Final = 3
 FAILURE_CHARS: Final = 150  # of each listed failure's message: the cursor carries them between steps
