@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+import data_plane  # it imports this module too: each uses the other only when called
 from jobs_core.jobs import JobService
 from jobs_core.models.api import JobResponse, ListJobsResponse, Pagination, SuccessData, SuccessResponse
 from jobs_core.models.job import (
@@ -18,8 +19,10 @@ from jobs_core.models.job import (
     JobSplitDetails,
     JobUpdate,
 )
+from jobs_core.models.mutation import DiffRecordsResponse
 from jobs_core.settings import table_settings
 from jobs_core.store import DynamoJobStore, JobPage
+from jobs_core.system.configs import MutateJobConfig
 from tenancy import tenant_of
 
 router = APIGatewayRouter()
@@ -48,6 +51,19 @@ def list_jobs(query: Annotated[JobListQuery, Query()]) -> ListJobsResponse:
 @router.post('/v1/jobs', summary='Create a job', tags=['Jobs'])
 def create_job(body: Annotated[JobCreate, Body()]) -> tuple[JobResponse, int]:
     return JobResponse(data=service().create(tenant_of(router.current_event), body)), 201
+
+
+@router.post(
+    '/v1/jobs/preview-mutation',
+    summary='Preview a mutation',
+    description='The first 100 records the config selects as `mutateRecord` (a JSONata expression) would '
+    'leave them: each value validated, with `snapshotValue` the value it holds now. Writes nothing.',
+    tags=['Jobs'],
+)
+def preview_mutation(body: Annotated[MutateJobConfig, Body()]) -> DiffRecordsResponse:
+    from jobs_core.system.mutate import preview_mutation  # noqa: PLC0415 - jsonata only on this path
+
+    return DiffRecordsResponse(data=preview_mutation(data_plane.records(), tenant_of(router.current_event), body))
 
 
 @router.get('/v1/jobs/<jobId>', summary='Get a job', tags=['Jobs'])

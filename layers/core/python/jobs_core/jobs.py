@@ -55,7 +55,8 @@ class JobService:
             raise BadRequest('A job waits either for predecessors or for a time, not both', key='scheduledAt')
         system = is_system(body.type, body.operation)
         if system and (body.managed if body.managed is not None else True):
-            check_config(f'{body.type}:{body.operation}', body.config)  # the platform runs it: it must be runnable
+            # the platform runs it: it must be runnable
+            check_config(f'{body.type}:{body.operation}', body.config, body.source)
         for _ in range(_ATTEMPTS):
             job = self._new_job(tenant, body)
             try:

@@ -289,10 +289,13 @@ class RecordService:
         job_id: str,
         guard: JobGuard,
         metadata: Callable[[Stored], dict[str, Any]] | None = None,
+        commit_id: str | None = None,
     ) -> Written:
         """Change records a job read: `edit` gives the raw values to set ({field key: value}, each
         validated again) or None to leave the record be; `metadata`, when given, the new metadata of a
-        record `edit` changes. Conditioned and guarded as delete_found."""
+        record `edit` changes. Values that validate to what the record holds (with its metadata as it
+        is) write nothing. Conditioned and guarded as delete_found; the records written name
+        `commit_id` when given (a job's own, so that it can tell the records it changed already)."""
 
         def plan(record_id: str, old: Stored | None) -> Change | None:
             if old is None:
@@ -304,9 +307,23 @@ class RecordService:
             for key, raw in values.items():
                 cells[key] = validate(sheet.fields[key], raw)
             kept = metadata(old) if metadata is not None else old.get('metadata') or {}
+            held = old.get('values', {})
+            if kept == (old.get('metadata') or {}) and all(cells[key]['value'] == held.get(key) for key in values):
+                return None
             return Change(record_id, old, _stored(record_id, cells, kept, int(old['version']) + 1))
 
-        return self._write(tenant, sheet, list(found), found, plan, kind=kind, job_id=job_id, commit=False, guard=guard)
+        return self._write(
+            tenant,
+            sheet,
+            list(found),
+            found,
+            plan,
+            kind=kind,
+            job_id=job_id,
+            commit=False,
+            guard=guard,
+            commit_id=commit_id,
+        )
 
     # ------------------------------------------------------------ update, delete
     def update(
@@ -393,9 +410,10 @@ class RecordService:
         job_id: str | None,
         commit: bool = True,
         guard: JobGuard | None = None,
+        commit_id: str | None = None,
     ) -> Written:
         stamp = self._clock()
-        commit_id = ids.new_id(ids.COMMIT)
+        commit_id = commit_id or ids.new_id(ids.COMMIT)
         limit = CHUNK - 1 if commit and guard is not None else CHUNK
         chunks = _chunks(record_ids, lambda record_id: item_size(current.get(record_id) or {}) * 2, limit)
         written: list[Stored] = []

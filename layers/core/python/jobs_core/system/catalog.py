@@ -10,6 +10,7 @@ from jobs_core.system.configure import Configure
 from jobs_core.system.export import Export
 from jobs_core.system.extract import Extract
 from jobs_core.system.map import Map
+from jobs_core.system.mutate import MutateRecords
 from jobs_core.system.operations import Operation
 from jobs_core.system.record_edits import DeleteRecords, FindReplace
 
@@ -45,6 +46,10 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         wired = plane()
         return Configure(wired.catalog, wired.workbooks)
 
+    def mutate_records() -> Operation:
+        wired = plane()
+        return MutateRecords(wired.records, wired.snapshots, wired.jobs)
+
     return {
         **data_jobs.operations(plane),
         'file:extract': extract,
@@ -56,4 +61,5 @@ def operations(plane: Callable[[], DataPlane] = data_plane) -> dict[str, Callabl
         'workbook:map': map_records,
         'sheet:ai-assist': ai_assist,
         'space:configure': configure,
+        'sheet:mutate-records': mutate_records,
     }

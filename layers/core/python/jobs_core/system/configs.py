@@ -8,8 +8,9 @@ exist when the job runs; one missing then fails the job with a message that name
 
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from jobs_core.errors import BadRequest
 from jobs_core.models.blueprint import Blueprint
@@ -18,6 +19,7 @@ RecordFilter = Literal['valid', 'error', 'all', 'none']
 MAX_IDS: Final = 10_000
 SEARCH_VALUE: Final = 1024
 MAX_INSTRUCTIONS: Final = 2000  # sent with every batch of values to a language model
+MUTATION_CHARS: Final = 16 * 1024
 
 Ids = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=MAX_IDS)]
 FieldKey = Annotated[str, Field(min_length=1, max_length=255)]
@@ -172,6 +174,35 @@ class ConfigureJobConfig(_Config, Blueprint):
         return data
 
 
+class MutateJobConfig(RecordSelection):
+    """`sheet:mutate-records` and the body of POST /v1/jobs/preview-mutation. `mutateRecord` is a JSONata
+    expression over each record's values that returns the values to set (jobs_core.system.mutation);
+    `snapshotId` is set by the platform: the snapshot `snapshotLabel` asked for."""
+
+    sheet_id: Annotated[str, Field(min_length=1, max_length=128)]
+    mutate_record: Annotated[str, Field(min_length=1, max_length=MUTATION_CHARS)] = Field(
+        description="A JSONata expression over the record's values ({fieldKey: value}; $id, $metadata) that "
+        'returns an object of the field keys to set, e.g. {"name": $uppercase(name)}'
+    )
+    mutation_id: Annotated[str, Field(max_length=255)] | None = None
+    snapshot_label: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    snapshot_id: Annotated[str, Field(max_length=128)] | None = None
+    ids: Ids | None = None
+
+    @field_validator('mutate_record')
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        from jobs_core.system.mutation import Mutation, MutationInvalid  # noqa: PLC0415 - jsonata only when asked
+
+        try:
+            Mutation(text)
+        except MutationInvalid as invalid:
+            raise PydanticCustomError(
+                'jsonata_syntax', 'is not a JSONata expression: {reason}', {'reason': invalid.reason}
+            ) from invalid
+        return text
+
+
 CONFIGS: Final[dict[str, type[_Config]]] = {
     'file:extract': FileJobConfig,
     'sheet:export': ExportJobConfig,
@@ -182,6 +213,7 @@ CONFIGS: Final[dict[str, type[_Config]]] = {
     'workbook:map': MapJobConfig,
     'sheet:ai-assist': AiAssistJobConfig,
     'space:configure': ConfigureJobConfig,
+    'sheet:mutate-records': MutateJobConfig,
 }
 
 
@@ -192,15 +224,17 @@ def parse_config(model: type[Model], config: dict[str, Any] | None) -> Model:
     return model.model_validate(config or {})
 
 
-def check_config(job: str, config: dict[str, Any] | None) -> None:
+def check_config(job: str, config: dict[str, Any] | None, source: str | None = None) -> None:
     """Refuse (400, key `config`) a managed system job whose config its operation cannot run."""
     model = CONFIGS.get(job)
     if model is None:
         return
     try:
-        parse_config(model, config)
+        parsed = parse_config(model, config)
     except ValidationError as invalid:
         raise BadRequest(f'config of {job}: {_first_error(invalid)}', key='config') from invalid
+    if isinstance(parsed, MutateJobConfig) and source is not None and parsed.sheet_id != source:
+        raise BadRequest(f'config of {job}: sheetId {parsed.sheet_id} is not the job source {source}', key='config')
     if job == 'workbook:delete-records' and not (config or {}).get('sheet'):
         raise BadRequest('config of workbook:delete-records: sheet (the id of the sheet) is required', key='config')
 

@@ -14,7 +14,7 @@ from jobs_core.errors import NotFound
 from jobs_core.records_store import JobMoved
 from jobs_core.system.configs import DeleteRecordsJobConfig, FindAndReplaceJobConfig, RecordSelection, parse_config
 from jobs_core.system.guards import Running
-from jobs_core.system.operations import Budget, Context, JobStopped, OperationFailed, Plan, Step
+from jobs_core.system.operations import Budget, Completion, Context, JobStopped, OperationFailed, Plan, Step
 from jobs_core.system.selection import PAGE_SIZE, Chosen, check_fields, chosen, read_page
 
 if TYPE_CHECKING:
@@ -66,6 +66,17 @@ class _RecordEdit:
     def _apply(self, context: Context, sheet: 'SheetState', page: list['Stored'], config: Any) -> 'Written':
         raise NotImplementedError
 
+    def _counted(self, cursor: dict[str, Any], written: 'Written') -> None:
+        cursor['changed'] += written.count
+
+    def _enough(self, done: int, budget: Budget) -> bool:
+        """Whether this step hands over to the next: its floor of records done and its budget spent."""
+        return done >= self._min_records and budget.left() <= 0
+
+    def _commit_id(self, context: Context) -> str | None:
+        """The id of the commit the job's records name, when the operation writes them under one."""
+        return None
+
     # ------------------------------------------------------------ the operation
     def prepare(self, context: Context) -> Plan:
         config = self._config(context)
@@ -96,19 +107,24 @@ class _RecordEdit:
                     raise JobStopped(f'Job {moved} is no longer running this attempt; this step stops') from moved
                 except NotFound as gone:
                     raise OperationFailed(f'Sheet {sheet.id} was deleted meanwhile') from gone
-                cursor['changed'] += written.count
+                self._counted(cursor, written)
             done += len(page)
             cursor['after'] = after
             if last:
                 return Step(cursor=cursor, done_units=done, finished=True)
-            if done >= self._min_records and budget.left() <= 0:
+            if self._enough(done, budget):
                 return Step(cursor=cursor, done_units=done, finished=False)
 
-    def finalize(self, context: Context, cursor: dict[str, Any]) -> dict[str, Any]:
+    def finalize(self, context: Context, cursor: dict[str, Any]) -> 'dict[str, Any] | Completion':
+        return self._outcome(context, cursor)
+
+    def _outcome(self, context: Context, cursor: dict[str, Any]) -> dict[str, Any]:
         sheet = self._sheet(context, cursor['sheetId'])
         changed = int(cursor['changed'])
         if changed:
-            self._records.record_commit(context.tenant, sheet, self.kind, changed, job_id=context.job.id)
+            self._records.record_commit(
+                context.tenant, sheet, self.kind, changed, job_id=context.job.id, commit_id=self._commit_id(context)
+            )
         outcome: dict[str, Any] = {'message': self._message(sheet, changed, self._config(context))}
         if cursor.get('snapshotId'):
             outcome['next'] = {
