@@ -69,6 +69,7 @@ bench: $(VENV)/.installed  ## benchmarks; figures are ratios against a baseline 
 	$(BIN)/python bench/system_job_costs.py
 	$(BIN)/python bench/plan_compute.py
 	$(BIN)/python bench/map_throughput.py
+	$(BIN)/python bench/mutate_throughput.py
 
 openapi: $(VENV)/.installed  ## regenerate the committed openapi.json from the code
 	$(BIN)/python -m jobs_local.openapi > openapi.json

@@ -15,12 +15,9 @@ Checked claim (issue 5): the extract's rows/s are at least 0.6 of the baseline's
 
 import argparse
 import csv
-import gc
 import io
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import system_job_setup as setup
@@ -28,40 +25,21 @@ import system_job_setup as setup
 MIN_RATIO = 0.6
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-class Calls:
-    def __init__(self, client: Any) -> None:
-        self.counts: Counter[str] = Counter()
-        client.meta.events.register('before-call.dynamodb.*', self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.counts[model.name] += 1
-
-
-def empty(client: Any) -> None:
-    """Drop every record of the data table (not the catalog's items), so each run starts alike."""
+def empty(client: Any, keep: str | None = None) -> None:
+    """Drop every record of the data table (not the catalog's items) but the sheet `keep`'s, so each
+    run starts alike."""
     keys = []
     for page in client.get_paginator('scan').paginate(TableName='jobs-bench-data', ProjectionExpression='pk, sk'):
-        keys += [item for item in page['Items'] if item['sk']['S'].startswith('REC#')]
+        records = (item for item in page['Items'] if item['sk']['S'].startswith('REC#'))
+        keys += [item for item in records if keep is None or keep not in item['pk']['S']]
     for start in range(0, len(keys), 25):
-        client.batch_write_item(
-            RequestItems={'jobs-bench-data': [{'DeleteRequest': {'Key': key}} for key in keys[start : start + 25]]}
-        )
+        setup.raw_write(client, [{'DeleteRequest': {'Key': key}} for key in keys[start : start + 25]])
 
 
 def extract(space_id: str, content: bytes) -> tuple[float, str]:
     file_id = setup.upload(space_id, content)
     job_id = setup.extract_job(file_id)
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         job = setup.run(job_id)
         seconds = time.perf_counter() - started
@@ -78,7 +56,7 @@ def baseline(client: Any, sheet_id: str, key: str) -> float:
     store = data_plane().record_store
     s3 = boto3.client('s3')
     environment = setup.tenant().environment_id
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         text = s3.get_object(Bucket='jobs-bench-files', Key=key)['Body'].read().decode()
         reader = csv.reader(io.StringIO(text))
@@ -98,17 +76,11 @@ def baseline(client: Any, sheet_id: str, key: str) -> float:
             }
             pending.append({'PutRequest': {'Item': store.record_item(environment, sheet_id, record)}})
             if len(pending) == 25:
-                _write(client, pending)
+                setup.raw_write(client, pending)
                 pending = []
         if pending:
-            _write(client, pending)
+            setup.raw_write(client, pending)
         return time.perf_counter() - started
-
-
-def _write(client: Any, requests: list[Any]) -> None:
-    while requests:
-        response = client.batch_write_item(RequestItems={'jobs-bench-data': requests})
-        requests = response.get('UnprocessedItems', {}).get('jobs-bench-data', [])
 
 
 def main() -> int:
@@ -125,7 +97,7 @@ def main() -> int:
         from jobs_core.object_store import file_key
 
         client = dynamodb_client()
-        calls = Calls(client)
+        calls = setup.Calls(client)
         space_id = setup.space()
         ours: list[float] = []
         base: list[float] = []

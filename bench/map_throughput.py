@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import system_job_setup as setup
-from extract_throughput import Calls, empty, paused_gc
+from extract_throughput import empty
 
 MIN_RATIO = 0.6
 DESTINATION = {
@@ -58,7 +58,7 @@ def mapped(source_sheet: str, source_workbook: str, target: Any) -> float:
         destination=target.id,
         config={'sourceSheetId': source_sheet, 'destinationSheetId': target.sheets[0].id},
     )
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         job = setup.run(job_id)
         seconds = time.perf_counter() - started
@@ -76,7 +76,7 @@ def baseline(client: Any, source_sheet: str, target_sheet: str) -> float:
     environment = setup.tenant().environment_id
     sheet = plane.records.sheet(setup.tenant(), source_sheet)
     renamed = {'id': 'personId', 'name': 'fullName', 'email': 'email', 'city': 'city', 'notes': 'notes'}
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         position = 0
         for page, _ in plane.records.scan(setup.tenant(), sheet, page_size=250):
@@ -96,28 +96,11 @@ def baseline(client: Any, source_sheet: str, target_sheet: str) -> float:
                 position += 1
                 pending.append({'PutRequest': {'Item': store.record_item(environment, target_sheet, item)}})
                 if len(pending) == 25:
-                    _write(client, pending)
+                    setup.raw_write(client, pending)
                     pending = []
             if pending:
-                _write(client, pending)
+                setup.raw_write(client, pending)
         return time.perf_counter() - started
-
-
-def _write(client: Any, requests: list[Any]) -> None:
-    while requests:
-        response = client.batch_write_item(RequestItems={'jobs-bench-data': requests})
-        requests = response.get('UnprocessedItems', {}).get('jobs-bench-data', [])
-
-
-def only_target(client: Any, keep: str) -> None:
-    """Empty the data table's records but those of the source sheet `keep`."""
-    keys = []
-    for page in client.get_paginator('scan').paginate(TableName='jobs-bench-data', ProjectionExpression='pk, sk'):
-        keys += [item for item in page['Items'] if item['sk']['S'].startswith('REC#') and keep not in item['pk']['S']]
-    for start in range(0, len(keys), 25):
-        client.batch_write_item(
-            RequestItems={'jobs-bench-data': [{'DeleteRequest': {'Key': key}} for key in keys[start : start + 25]]}
-        )
 
 
 def main() -> int:
@@ -132,7 +115,7 @@ def main() -> int:
         from jobs_core.dynamo import dynamodb_client
 
         client = dynamodb_client()
-        calls = Calls(client)
+        calls = setup.Calls(client)
         space_id = setup.space()
         empty(client)
         extracted = setup.run(setup.extract_job(setup.upload(space_id, setup.people_csv(arguments.rows))))
@@ -145,9 +128,9 @@ def main() -> int:
             calls.counts.clear()
             ours.append(mapped(source_sheet, source_workbook, target))
             per_1000 = sum(calls.counts.values()) * 1000 / arguments.rows
-            only_target(client, source_sheet)
+            empty(client, keep=source_sheet)
             base.append(baseline(client, source_sheet, target.sheets[0].id))
-            only_target(client, source_sheet)
+            empty(client, keep=source_sheet)
 
     best, floor = min(ours), min(base)
     ratio = floor / best

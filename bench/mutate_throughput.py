@@ -14,11 +14,8 @@ moto in process; garbage collection paused while timing.
 """
 
 import argparse
-import gc
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import system_job_setup as setup
@@ -31,25 +28,6 @@ FIELDS = [
     {'key': 'city', 'type': 'string'},
 ]
 CITIES = ['Paris', 'Lyon', 'Zürich', 'São Paulo', '']
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-class Calls:
-    def __init__(self, client: Any) -> None:
-        self.counts: Counter[str] = Counter()
-        client.meta.events.register('before-call.dynamodb.*', self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.counts[model.name] += 1
 
 
 def sheet(count: int) -> str:
@@ -78,7 +56,7 @@ def mutate(sheet_id: str) -> float:
         source=sheet_id,
         config={'sheetId': sheet_id, 'mutateRecord': EXPRESSION},
     )
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         setup.run(job_id)
         return time.perf_counter() - started
@@ -90,7 +68,7 @@ def baseline(client: Any, sheet_id: str) -> float:
 
     store = data_plane().record_store
     environment = setup.tenant().environment_id
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         for page, _ in store.scan(environment, sheet_id, page_size=96):
             pending: list[Any] = []
@@ -100,17 +78,11 @@ def baseline(client: Any, sheet_id: str) -> float:
                 new['version'] = int(record['version']) + 1
                 pending.append({'PutRequest': {'Item': store.record_item(environment, sheet_id, new)}})
                 if len(pending) == 25:
-                    _write(client, pending)
+                    setup.raw_write(client, pending)
                     pending = []
             if pending:
-                _write(client, pending)
+                setup.raw_write(client, pending)
         return time.perf_counter() - started
-
-
-def _write(client: Any, requests: list[Any]) -> None:
-    while requests:
-        response = client.batch_write_item(RequestItems={'jobs-bench-data': requests})
-        requests = response.get('UnprocessedItems', {}).get('jobs-bench-data', [])
 
 
 def evaluation(count: int) -> tuple[float, float]:
@@ -121,7 +93,7 @@ def evaluation(count: int) -> tuple[float, float]:
     state = SheetState({'id': 'us_sh_bench', 'slug': 'people', 'config': {'name': 'people', 'fields': FIELDS}})
     mutation = Mutation(EXPRESSION)
     records = [{'id': f'r{index}', 'values': {'name': f'Person {index}', 'age': index % 90}} for index in range(count)]
-    with paused_gc():
+    with setup.paused_gc():
         started = time.perf_counter()
         for record in records:
             mutation.evaluate(record, state)
@@ -146,7 +118,7 @@ def main() -> int:
         from jobs_core.dynamo import dynamodb_client
 
         client = dynamodb_client()
-        calls = Calls(client)
+        calls = setup.Calls(client)
         sheet_id = sheet(arguments.records)
         ours: list[float] = []
         base: list[float] = []

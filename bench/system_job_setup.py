@@ -7,10 +7,14 @@ Import it first: it points AWS at moto's fake credentials and names the tables i
 """
 
 import csv
+import gc
 import io
 import os
 import sys
 import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,3 +137,32 @@ def run(job_id: str, budget_seconds: float = 240.0) -> 'Job':
 
 def sheet_of(job: 'Job') -> str:
     return str((job.result or {})['sheetIds'][0])
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Garbage collection paused while timing: its pauses are noise, not the work measured."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class Calls:
+    """DynamoDB calls a client makes, by operation."""
+
+    def __init__(self, client: Any) -> None:
+        self.counts: Counter[str] = Counter()
+        client.meta.events.register('before-call.dynamodb.*', self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.counts[model.name] += 1
+
+
+def raw_write(client: Any, requests: list[Any]) -> None:
+    """The baselines' writes: one BatchWriteItem of up to 25 requests, unprocessed ones sent again."""
+    while requests:
+        response = client.batch_write_item(RequestItems={'jobs-bench-data': requests})
+        requests = response.get('UnprocessedItems', {}).get('jobs-bench-data', [])

@@ -3,17 +3,16 @@ categorises with the local provider, writes each category with its confidence, a
 not an enum fails the job with a reason and writes nothing. Waits poll the job to a bounded deadline.
 """
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import assert_errors
+from tests.e2e.polling import data, finished
 
 pytestmark = pytest.mark.xdist_group('localstack')
 
-WITHIN_SECONDS = 60
 COMPANIES = {
     'name': 'Companies',
     'slug': 'companies',
@@ -40,22 +39,6 @@ ROWS = [
     ('Umbrella', 'Agriculture'),
     ('Stark', 'financial services'),
 ]
-
-
-def data(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()['data']
-
-
-def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WITHIN_SECONDS
-    while True:
-        job = data(client.get(f'/v1/jobs/{job_id}'))
-        if job['status'] in {'complete', 'failed', 'canceled'}:
-            return dict(job)
-        if time.monotonic() > deadline:
-            pytest.fail(f'job {job_id} did not finish within {WITHIN_SECONDS} s; last seen: {job!r}')
-        time.sleep(0.2)  # the next poll
 
 
 def records(client: httpx.Client, sheet_id: str) -> dict[str, dict[str, Any]]:

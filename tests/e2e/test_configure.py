@@ -3,15 +3,13 @@ in its metadata is configured by its job (watched to complete), its workbooks re
 describes them, and applying the blueprint again leaves one copy. Waits poll the job to a bounded deadline.
 """
 
-import time
-from typing import Any
-
 import httpx
 import pytest
 
+from tests.e2e.polling import data, finished
+
 pytestmark = pytest.mark.xdist_group('localstack')
 
-WITHIN_SECONDS = 120  # moto serves every call in Python: generous, and bounded
 BLUEPRINT = {
     'workbooks': [
         {
@@ -31,23 +29,6 @@ BLUEPRINT = {
         }
     ]
 }
-
-
-def data(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()['data']
-
-
-def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    """Poll the job until it is complete, failed or canceled."""
-    deadline = time.monotonic() + WITHIN_SECONDS
-    while True:
-        job = data(client.get(f'/v1/jobs/{job_id}'))
-        if job['status'] in {'complete', 'failed', 'canceled'}:
-            return dict(job)
-        if time.monotonic() > deadline:
-            pytest.fail(f'job {job_id} did not finish within {WITHIN_SECONDS} s; last seen: {job!r}')
-        time.sleep(0.1)  # the next poll
 
 
 def workbooks(client: httpx.Client, space_id: str) -> list[tuple[str, str, list[str]]]:

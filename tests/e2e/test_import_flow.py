@@ -2,21 +2,21 @@
 uploaded for import is extracted; a map job onto the destination workbook is created `planning`;
 its plan is announced by job:updated (read from the Events API, as a listener would); one edge is
 adjusted with PATCH /plan; execute runs it; the destination holds the records, typed, enum values
-mapped and valid where the data allows; then the sheet is exported. Waits poll to a deadline.
+mapped and valid where the data allows; a mutation previewed then run fixes one; then the sheet is
+exported. Waits poll to a deadline.
 """
 
 import csv
 import io
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.polling import data, finished, until
+
 pytestmark = pytest.mark.xdist_group('localstack')
 
-WITHIN_SECONDS = 120
 
 UPLOAD = (
     'Full Name,E-mail,Age,Member Level,Signed Up\n'
@@ -48,29 +48,7 @@ DESTINATION = {
 }
 
 
-def data(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()['data']
-
-
-def until(what: str, found: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WITHIN_SECONDS
-    while (result := found()) is None:
-        if time.monotonic() > deadline:
-            pytest.fail(f'{what} did not happen within {WITHIN_SECONDS} s')
-        time.sleep(0.25)  # the next poll
-    return result
-
-
-def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
-        job = data(client.get(f'/v1/jobs/{job_id}'))
-        return job if job['status'] in {'complete', 'failed', 'canceled'} else None
-
-    return dict(until(f'job {job_id} finishing', poll))
-
-
-def test_upload_extract_plan_adjust_execute_export(client: httpx.Client):
+def test_upload_extract_plan_adjust_execute_mutate_export(client: httpx.Client):
     # GIVEN a space with the destination workbook, and a CSV uploaded into it for import
     space = data(client.post('/v1/spaces', json={'name': 'Onboarding'}), 201)
     destination = data(client.post('/v1/workbooks', json={**DESTINATION, 'spaceId': space['id']}), 201)
@@ -146,6 +124,26 @@ def test_upload_extract_plan_adjust_execute_export(client: httpx.Client):
     counts = data(client.get(f'/v1/sheets/{contacts["id"]}/counts'))['counts']
     assert counts == {'total': 4, 'valid': 2, 'error': 2}
 
+    # WHEN the age written in words is fixed with a mutation, previewed first
+    fix = {
+        'sheetId': contacts['id'],
+        'filter': 'error',
+        'filterField': 'age',
+        'mutateRecord': '{"age": $replace(age, "forty", "40")}',
+    }
+    [diff] = data(client.post('/v1/jobs/preview-mutation', json=fix))
+    assert diff['values']['age']['snapshotValue'] == 'forty'
+    assert (diff['values']['age']['value'], diff['values']['age']['valid']) == (40, True)
+    assert data(client.get(f'/v1/sheets/{contacts["id"]}/counts'))['counts']['error'] == 2  # the preview wrote nothing
+    mutation = {'type': 'sheet', 'operation': 'mutate-records', 'source': contacts['id'], 'trigger': 'immediate'}
+    mutated = finished(client, data(client.post('/v1/jobs', json={**mutation, 'config': fix}), 201)['id'])
+
+    # THEN only that record changed, and it is valid now
+    assert mutated['status'] == 'complete', mutated['outcome']
+    assert (mutated['result']['changed'], mutated['result']['failed']) == (1, 0)
+    counts = data(client.get(f'/v1/sheets/{contacts["id"]}/counts'))['counts']
+    assert counts == {'total': 4, 'valid': 3, 'error': 1}
+
     # WHEN the destination is exported
     export = data(
         client.post(
@@ -162,3 +160,4 @@ def test_upload_extract_plan_adjust_execute_export(client: httpx.Client):
     assert list(rows[0]) == ['Full name', 'Email', 'age', 'Tier', 'Joined']  # labels head the columns
     assert [row['Full name'] for row in rows] == ['Ann Lee', 'Bob Stone', 'Cy Young', 'Dee Fox']
     assert [row['Tier'] for row in rows] == ['gold', 'silver', 'gold', 'gold']
+    assert [row['age'] for row in rows] == ['31', '40', '19', '52']

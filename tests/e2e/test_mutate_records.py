@@ -1,32 +1,16 @@
 """sheet:mutate-records in the local stack, over real HTTP: a mutation is previewed (nothing written),
 then run as a job through the gateway, dispatcher and state machine, and the records read back."""
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.polling import data, finished
+
 pytestmark = pytest.mark.xdist_group('localstack')
 
-WITHIN_SECONDS = 120  # moto serves every call in Python: generous, and bounded
 EXPRESSION = '{"name": $uppercase(name), "age": $type(age) = "number" ? age + 1 : "30"}'
-
-
-def data(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()['data']
-
-
-def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WITHIN_SECONDS
-    while True:
-        job = data(client.get(f'/v1/jobs/{job_id}'))
-        if job['status'] in {'complete', 'failed', 'canceled'}:
-            return dict(job)
-        if time.monotonic() > deadline:
-            pytest.fail(f'job {job_id} did not finish within {WITHIN_SECONDS} s; last seen: {job!r}')
-        time.sleep(0.2)  # the next poll
 
 
 def records(client: httpx.Client, sheet_id: str) -> list[dict[str, Any]]:
