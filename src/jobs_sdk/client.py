@@ -9,7 +9,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from jobs_core.models.api import (
     ErrorItem,
@@ -39,6 +40,14 @@ from jobs_core.models.job import (
     JobOutcome,
     JobSplitDetails,
     JobUpdate,
+)
+from jobs_core.models.mutation import DiffRecord, DiffRecordsResponse
+from jobs_core.models.plan import (
+    JobExecutionPlan,
+    JobExecutionPlanConfigRequest,
+    JobExecutionPlanRequest,
+    JobPlan,
+    JobPlanResponse,
 )
 from jobs_core.timestamps import format_timestamp
 from jobs_sdk.errors import JobsApiError
@@ -345,6 +354,37 @@ class JobsResource:
         """Split an executing job into `parts` (a count, or one partData dict per part)."""
         details = JobSplitDetails(parts=parts, run_in_parallel=run_in_parallel)
         return self._job('POST', job_id, 'split', body=details)
+
+    # ---------------------------------------------------------------- a map job's plan
+    def get_plan(self, job_id: str) -> JobPlan:
+        """A map job's plan with the job (`409` while the platform still computes it)."""
+        return JobPlanResponse.model_validate(self._client.request('GET', _path('jobs', job_id, 'plan'))).data
+
+    def replace_plan(
+        self, job_id: str, plan: JobExecutionPlan | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> JobPlan:
+        """PUT the whole plan: `replace_plan(job_id, field_mapping=[...])` (unmapped fields worked out again)."""
+        body = _model(JobExecutionPlanRequest, plan, {'job_id': job_id, **fields})
+        reply = self._client.request('PUT', _path('jobs', job_id, 'plan'), body=_body(body))
+        return JobPlanResponse.model_validate(reply).data
+
+    def update_plan(self, job_id: str, **fields: Any) -> JobPlan:
+        """PATCH the plan: the parts given replace the plan's (`field_mapping` is the whole list of edges)."""
+        body = _model(JobExecutionPlanConfigRequest, None, {'job_id': job_id, **fields})
+        reply = self._client.request('PATCH', _path('jobs', job_id, 'plan'), body=_body(body))
+        return JobPlanResponse.model_validate(reply).data
+
+    def preview_mutation(self, config: Mapping[str, Any] | None = None, /, **fields: Any) -> Sequence[DiffRecord]:
+        """What a `sheet:mutate-records` config would change (first 100 records); writes nothing.
+        `preview_mutation(sheet_id=..., mutate_record='{"name": $uppercase(name)}')`."""
+        body = {to_camel(name): value for name, value in {**(config or {}), **fields}.items()}
+        reply = self._client.request('POST', _path('jobs', 'preview-mutation'), body=body)
+        return DiffRecordsResponse.model_validate(reply).data
+
+    # Flatfile's SDK names for the same calls.
+    get_execution_plan = get_plan
+    update_execution_plan = replace_plan
+    update_execution_plan_fields = update_plan
 
 
 def _finish(outcome: OutcomeInput, info: str | None) -> JobCompleteDetails:

@@ -9,8 +9,10 @@ import pytest
 
 from jobs_core.errors import ServiceUnavailable
 from jobs_core.records_store import RecordStore
+from jobs_sdk.errors import JobsApiError
 from tests.builders import TENANT
 from tests.unit.data_fixtures import data_api_fixture  # noqa: F401 - fixtures
+from tests.unit.sdk_fixtures import in_process_client
 from tests.unit.system_fixtures import (
     all_records,
     dynamodb_fixture,  # noqa: F401 - fixture
@@ -333,3 +335,39 @@ def test_a_step_that_fails_after_writing_runs_again_without_duplicates(system, m
     assert system.data_api.counts(destination['id']) == {'total': 45, 'valid': 45, 'error': 0}
     assert done['result']['records'] == 45
     assert system.service.get(TENANT, job['id']).progress == 100
+
+
+# ---------------------------------------------------------------- through the SDK
+def test_the_sdk_reads_and_changes_the_plan_by_flatfiles_names_too(system):
+    client, recorder = in_process_client()
+    job, _ = planned(system)
+    with client:
+        found = client.jobs.get_execution_plan(job['id'])
+        assert found.job.id == job['id'] and len(found.plan.field_mapping) == 5
+        kept = [edge for edge in found.plan.field_mapping if edge.source_field.key != 'Notes']
+        patched = client.jobs.update_execution_plan_fields(job['id'], field_mapping=kept[:2])
+        assert [edge.destination_field.key for edge in patched.plan.field_mapping] == ['name', 'email']
+        replaced = client.jobs.update_execution_plan(
+            job['id'], field_mapping=[{'sourceField': {'key': 'Notes'}, 'destinationField': {'key': 'name'}}]
+        )
+        assert [edge.source_field.key for edge in replaced.plan.field_mapping] == ['Notes']
+        with pytest.raises(JobsApiError) as refused:
+            client.jobs.update_plan(
+                job['id'], field_mapping=[{'sourceField': {'key': 'x'}, 'destinationField': {'key': 'name'}}]
+            )
+    assert refused.value.status == 400
+    assert [(method, path) for method, path, _ in recorder.calls()] == [
+        ('GET', f'/v1/jobs/{job["id"]}/plan'),
+        ('PATCH', f'/v1/jobs/{job["id"]}/plan'),
+        ('PUT', f'/v1/jobs/{job["id"]}/plan'),
+        ('PATCH', f'/v1/jobs/{job["id"]}/plan'),
+    ]
+    assert recorder.calls()[2][2]['jobId'] == job['id']
+
+
+def test_the_sdk_previews_a_mutation(system):
+    client, _ = in_process_client()
+    source = source_with(system, ROWS)
+    with client:
+        [first, *_] = client.jobs.preview_mutation(sheet_id=source['id'], mutate_record='{"Name": $uppercase(Name)}')
+    assert (first.values['Name'].value, first.values['Name'].snapshot_value) == ('ANN', 'Ann')
