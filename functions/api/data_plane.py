@@ -1,19 +1,22 @@
 """The data plane's services, built on first use and kept for the container's life."""
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import job_routes
 from jobs_core.data_store import CatalogPage, DataStore
 from jobs_core.files import FileService
 from jobs_core.models.api import Pagination
 from jobs_core.object_store import ObjectStore
-from jobs_core.plans import PlanService, PlanStore
 from jobs_core.records import RecordService
 from jobs_core.records_store import RecordStore
 from jobs_core.settings import data_settings, table_settings
 from jobs_core.snapshots import SnapshotService
 from jobs_core.spaces import SpaceService
 from jobs_core.workbooks import WorkbookService
+
+if TYPE_CHECKING:
+    from jobs_core.plans import PlanService
 
 
 @cache
@@ -53,7 +56,10 @@ def snapshots() -> SnapshotService:
 
 
 @cache
-def plans() -> PlanService:
+def plans() -> 'PlanService':
+    # Imported on the first plan request: the planner's similarity library is no part of a cold start.
+    from jobs_core.plans import PlanService, PlanStore  # noqa: PLC0415
+
     return PlanService(job_routes.service(), PlanStore(table_settings().table_name), records())
 
 

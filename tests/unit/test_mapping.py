@@ -22,6 +22,8 @@ def field(key: str, kind: str = 'string', label: str | None = None, **config: ob
         ('Prénom', 'prenom'),
         ('E-mail', 'e mail'),
         ('ZIPCode', 'zip code'),
+        ('名前 (カナ)', '名前 カナ'),  # letters of any script are kept
+        ('Фамилия', 'фамилия'),
     ],
 )
 def test_names_are_read_as_words(text, expected):
@@ -32,6 +34,7 @@ def test_names_are_read_as_words(text, expected):
     ('a', 'b', 'low', 'high'),
     [
         ('First Name', 'firstName', 1.0, 1.0),
+        ('名前', '名前', 1.0, 1.0),
         ('E-mail', 'email', 1.0, 1.0),
         ('Qty', 'quantity', 0.7, 0.8),  # an abbreviation
         ('Phone Number', 'phone', 0.55, 0.8),

@@ -13,14 +13,14 @@ Two providers:
 `configured_categorizer` chooses between them, from the settings, in this one place.
 """
 
-import string
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Final, Protocol
 
 from rapidfuzz import fuzz
+
+from jobs_core.mapping import words
 
 if TYPE_CHECKING:
     from jobs_core.models.workbook import EnumOption, OptionValue
@@ -30,7 +30,6 @@ LOCAL: Final = 'local'
 LOCAL_THRESHOLD: Final = 0.75
 # Partial and token matching on a value this short says little ("a" is "apple" to WRatio).
 _SHORT: Final = 4
-_PUNCTUATION: Final = str.maketrans(dict.fromkeys(string.punctuation, ' '))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +58,9 @@ class Categorizer(Protocol):
 
 
 def normalized(text: str) -> str:
-    """Case, accents, punctuation and spacing set aside: "  Crème-Brûlée " → "creme brulee"."""
-    decomposed = unicodedata.normalize('NFKD', text.casefold())
-    plain = ''.join(char for char in decomposed if not unicodedata.combining(char))
-    return ' '.join(plain.translate(_PUNCTUATION).split())
+    """Case, accents, punctuation and spacing set aside, as map plans read names: "  Crème-Brûlée " →
+    "creme brulee"."""
+    return words(text)
 
 
 def option_text(value: 'OptionValue') -> str:

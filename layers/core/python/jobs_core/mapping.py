@@ -44,17 +44,18 @@ _ENUM_TYPES: Final = frozenset({'enum', 'enum-list'})
 _LIST_TYPES: Final = frozenset({'string-list', 'enum-list'})
 _TYPED: Final = frozenset({'number', 'boolean', 'date'})
 _CAMEL: Final = re.compile(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])')
-_NOT_WORD: Final = re.compile(r'[^0-9a-z]+')
+_NOT_WORD: Final = re.compile(r'[\W_]+')
 _LIST_SEPARATOR: Final = re.compile(r'\s*[,;|]\s*')
 
 
 # ---------------------------------------------------------------- names and values
 @lru_cache(maxsize=4096)
 def words(text: str) -> str:
-    """`First_Name`, `firstName`, `FIRST NAME`, `Prénom` → `first name`, `prenom`."""
-    spaced = _CAMEL.sub(' ', text)
-    plain = unicodedata.normalize('NFKD', spaced).encode('ascii', 'ignore').decode()
-    return _NOT_WORD.sub(' ', plain.lower()).strip()
+    """`First_Name`, `firstName`, `FIRST NAME` → `first name`; `Prénom` → `prenom`; letters of any
+    script are kept (`名前` stays), accents and punctuation are not."""
+    decomposed = unicodedata.normalize('NFKD', _CAMEL.sub(' ', text))
+    plain = ''.join(char for char in decomposed if not unicodedata.combining(char))
+    return _NOT_WORD.sub(' ', plain.casefold()).strip()
 
 
 def _compact(text: str) -> str:
