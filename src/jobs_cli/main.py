@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from jobs_cli import events_commands, files_commands, jobs_commands, watch
+from jobs_cli import events_commands, files_commands, jobs_commands, plan_commands, watch
 
 app = typer.Typer(
     help='Jobs: a Flatfile-compatible job lifecycle service.',
@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold API keys
 )
 # The API's commands, first in the help: jobs, watch, events, files (each module registers its own).
-for module in (jobs_commands, watch, events_commands, files_commands):
+for module in (jobs_commands, plan_commands, watch, events_commands, files_commands):
     module.register(app)
 jobs_commands.register_setup(app)
 keys_app = typer.Typer(help='API keys.', no_args_is_help=True)
