@@ -371,3 +371,29 @@ def test_the_sdk_previews_a_mutation(system):
     with client:
         [first, *_] = client.jobs.preview_mutation(sheet_id=source['id'], mutate_record='{"Name": $uppercase(Name)}')
     assert (first.values['Name'].value, first.values['Name'].snapshot_value) == ('ANN', 'Ann')
+
+
+def test_a_cancel_mid_batch_leaves_nothing_written_after_it(system, monkeypatch):
+    # GIVEN the job is canceled while its third batch is being written
+    put_records = RecordStore.put_records
+    calls = {'count': 0}
+    canceled = {}
+
+    def canceling(self, environment_id, sheet_id, records):
+        calls['count'] += 1
+        put_records(self, environment_id, sheet_id, records)
+        if calls['count'] == 3:
+            canceled['job'] = system.service.cancel(TENANT, job['id'], None)
+
+    rows = [{'Name': f'P{n:03d}', 'Age': str(n)} for n in range(60)]
+    job, destination = planned(system, rows)
+    system.data_api.call('POST', f'/v1/jobs/{job["id"]}/execute')
+    monkeypatch.setattr(RecordStore, 'put_records', canceling)
+    # WHEN it runs
+    done = system.run(job['id'])
+    # THEN it stopped quietly, the batch written as it was canceled taken back, the job never written again
+    assert system.wait(job['id'])['status'] == 'SUCCEEDED'
+    assert done['status'] == 'canceled'
+    assert system.service.get(TENANT, job['id']) == canceled['job']
+    assert len(all_records(system.data_api, destination['id'])) == 20
+    assert system.data_api.counts(destination['id']) == {'total': 20, 'valid': 20, 'error': 0}
