@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from jobs_core.errors import ServiceUnavailable
+from jobs_core.plans import PlanStore
 from jobs_core.records_store import RecordStore
 from jobs_sdk.errors import JobsApiError
 from tests.builders import TENANT
@@ -397,3 +398,35 @@ def test_a_cancel_mid_batch_leaves_nothing_written_after_it(system, monkeypatch)
     assert system.service.get(TENANT, job['id']) == canceled['job']
     assert len(all_records(system.data_api, destination['id'])) == 20
     assert system.data_api.counts(destination['id']) == {'total': 20, 'valid': 20, 'error': 0}
+
+
+def test_a_plan_put_while_the_platform_plans_is_kept(system, monkeypatch):
+    # GIVEN a caller PUTs a plan just after the planner looked for one (the race, made certain)
+    job, _ = map_job(system, source_with(system, ROWS))
+    mine = {'fieldMapping': [{'sourceField': {'key': 'Notes'}, 'destinationField': {'key': 'name'}}]}
+    assert system.data_api.call('PUT', f'/v1/jobs/{job["id"]}/plan', mine).status == 200
+    monkeypatch.setattr(PlanStore, 'get', lambda self, tenant, job_id: None)
+    # WHEN the planner writes its own
+    system.dispatch(job['id'], topic='job:created')
+    # THEN the caller's stands, and the job says nothing of a plan of the platform's
+    monkeypatch.undo()
+    found = plan_of(system, job['id'])
+    assert edges(found['plan']) == {'Notes': 'name'}
+    assert found['job'].get('info') is None
+
+
+def test_a_plan_changed_from_a_stale_read_is_a_conflict_that_says_so(system, monkeypatch):
+    job, _ = planned(system)
+    read = PlanStore.read
+
+    def stale(self, tenant, job_id):  # another change lands between this request's read and its write
+        found = read(self, tenant, job_id)
+        system.data_api.call('PATCH', f'/v1/jobs/{job_id}', {'info': 'someone else'})
+        return found
+
+    monkeypatch.setattr(PlanStore, 'read', stale)
+    reply = system.data_api.call('PATCH', f'/v1/jobs/{job["id"]}/plan', {'fieldMapping': []})
+    assert reply.status == 409
+    assert 'it changed meanwhile' in reply.body['errors'][0]['message']
+    monkeypatch.undo()
+    assert len(plan_of(system, job['id'])['plan']['fieldMapping']) == 5

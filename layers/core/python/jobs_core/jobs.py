@@ -278,11 +278,17 @@ class JobService:
         return self._apply(tenant, job_id, lifecycle.transition(action, stamp, fields), stamp)
 
     def apply_with_item(
-        self, tenant: Tenant, job_id: str, change: Change, item: dict[str, 'AttributeValueTypeDef']
+        self,
+        tenant: Tenant,
+        job_id: str,
+        change: Change,
+        item: dict[str, 'AttributeValueTypeDef'],
+        *,
+        item_is_new: bool = False,
     ) -> Job:
         """`change` and an item that belongs with the job (its plan), written together or not at all;
-        refused as any change of the job is (404, 409)."""
-        return self._apply(tenant, job_id, change, self._clock(), item)
+        refused as any change of the job is (404, 409), or when `item_is_new` and the item exists."""
+        return self._apply(tenant, job_id, change, self._clock(), (item, item_is_new))
 
     def _apply(
         self,
@@ -290,7 +296,7 @@ class JobService:
         job_id: str,
         change: Change,
         stamp: datetime,
-        item: 'dict[str, AttributeValueTypeDef] | None' = None,
+        item: 'tuple[dict[str, AttributeValueTypeDef], bool] | None' = None,
     ) -> Job:
         if PART_ID.match(job_id) and lifecycle.touches_terminal(change):
             return self._apply_to_part(tenant, job_id, change, stamp)
@@ -298,7 +304,10 @@ class JobService:
             if item is None:
                 job = self._store.apply(tenant, job_id, change, format_timestamp(stamp))
             else:
-                job = self._store.apply_with_item(tenant, job_id, change, format_timestamp(stamp), item)
+                put, is_new = item
+                job = self._store.apply_with_item(
+                    tenant, job_id, change, format_timestamp(stamp), put, item_is_new=is_new
+                )
         except ConditionFailed as failed:
             if failed.current is None:
                 raise _not_found(job_id) from failed

@@ -190,5 +190,7 @@ def explain_conflict(change: Change, job: 'Job') -> str:
     """The 409 message: what was asked, and why the job's current state forbids it."""
     if job.status in change.sources and job.outcome_acknowledged_at is not None:
         return f'Cannot {change.action} job {job.id}: its outcome was already acknowledged'
+    if job.status in change.sources and 'version' in change.expect:
+        return f'Cannot {change.action} job {job.id}: it changed meanwhile (now version {job.version}); read it again'
     allowed = ', '.join(sorted(change.sources))
     return f'Cannot {change.action} job {job.id}: it is {job.status} (allowed only when {allowed})'

@@ -19,6 +19,7 @@ from typing import Any, Final
 from rapidfuzz import fuzz, process
 
 from jobs_core.models.plan import (
+    MAX_ENUM_MAPPINGS,
     CategoryMapping,
     Certainty,
     DestinationField,
@@ -221,7 +222,9 @@ def enum_details(destination: SheetField, values: list[Any], options: Options | 
             used.add(_typed_key(found[0]))
     unused_destination = [option.value for option in destination.options() if _typed_key(option.value) not in used]
     return EnumDetails(
-        mapping=mapping, unused_source_values=unused_source, unused_destination_values=unused_destination
+        mapping=mapping[:MAX_ENUM_MAPPINGS],
+        unused_source_values=unused_source[:MAX_ENUM_MAPPINGS],
+        unused_destination_values=unused_destination[:MAX_ENUM_MAPPINGS],  # a field may have more options
     )
 
 

@@ -196,6 +196,7 @@ class PlanService:
             return None
         try:
             plan = self.propose(tenant, job)
+            item = self._plans.item(tenant, job.id, plan)
         except BadRequest as unplannable:
             self._fail(tenant, job, f'The job cannot be planned: {unplannable.message}')
             return None
@@ -206,7 +207,8 @@ class PlanService:
         )
         change.expect['attempt'] = job.attempt
         try:
-            self._jobs.apply_with_item(tenant, job.id, change, self._plans.item(tenant, job.id, plan))
+            # A plan a caller PUT while this one was computed is theirs to keep: ours is written only as the first.
+            self._jobs.apply_with_item(tenant, job.id, change, item, item_is_new=True)
         except (Conflict, NotFound):
             logger.info('The job moved on while it was planned; the plan is dropped', job_id=job.id)
             return None

@@ -69,7 +69,14 @@ class JobStore(Protocol):
     def get_many(self, tenant: 'Tenant', job_ids: list[str]) -> dict[str, Job]: ...
     def apply(self, tenant: 'Tenant', job_id: str, change: 'Change', now: str) -> Job: ...
     def apply_with_item(
-        self, tenant: 'Tenant', job_id: str, change: 'Change', now: str, item: dict[str, 'AttributeValueTypeDef']
+        self,
+        tenant: 'Tenant',
+        job_id: str,
+        change: 'Change',
+        now: str,
+        item: dict[str, 'AttributeValueTypeDef'],
+        *,
+        item_is_new: bool = False,
     ) -> Job: ...
     def apply_to_part(
         self, tenant: 'Tenant', part: Job, change: 'Change', now: str, counters: dict[str, int]
@@ -222,15 +229,23 @@ class DynamoJobStore:
         return _job(response['Attributes'])
 
     def apply_with_item(
-        self, tenant: 'Tenant', job_id: str, change: 'Change', now: str, item: dict[str, 'AttributeValueTypeDef']
+        self,
+        tenant: 'Tenant',
+        job_id: str,
+        change: 'Change',
+        now: str,
+        item: dict[str, 'AttributeValueTypeDef'],
+        *,
+        item_is_new: bool = False,
     ) -> Job:
-        """A job's change and an item that belongs with it (its plan), written together or not at all."""
+        """A job's change and an item that belongs with it (its plan), written together or not at all
+        (not when `item_is_new` and the item is there already)."""
+        put: dict[str, Any] = {'TableName': self._table, 'Item': item}
+        if item_is_new:
+            put['ConditionExpression'] = 'attribute_not_exists(pk)'
         try:
             self._client.transact_write_items(
-                TransactItems=[
-                    {'Update': self._update(tenant, job_id, change, now)},
-                    {'Put': {'TableName': self._table, 'Item': item}},
-                ]
+                TransactItems=[{'Update': self._update(tenant, job_id, change, now)}, {'Put': cast('Any', put)}]
             )
         except ClientError as error:
             if error_code(error) == 'TransactionCanceledException':

@@ -11,12 +11,12 @@ from pydantic import Field
 
 from jobs_core.models.base import InputModel, Omittable, OutputModel
 from jobs_core.models.job import Job
-from jobs_core.models.workbook import ConfigModel, OptionValue
+from jobs_core.models.workbook import MAX_FIELDS, ConfigModel, OptionValue
 
 Certainty = Literal['absolute', 'strong', 'moderate', 'weak']
 Preview = Annotated[list[str], Field(max_length=10)]
 # A plan is stored as one item: these bounds keep the largest plan well under DynamoDB's 400 KB.
-MAX_EDGES = 1000
+MAX_EDGES = MAX_FIELDS
 MAX_ENUM_MAPPINGS = 1000
 
 
