@@ -13,24 +13,15 @@ from typing import Annotated, Any, Final
 from pydantic import Field, ValidationError, model_validator
 
 from jobs_core.models.base import InputModel, JsonObject
-from jobs_core.models.space import Labels, Name, Namespace
-from jobs_core.models.workbook import MAX_SHEETS, Actions, SheetConfig, WorkbookCreate, slugify
+from jobs_core.models.workbook import Actions, WorkbookCreate, WorkbookShape, slugify
 
 # The key of a space's metadata that holds its blueprint (read when the space is created with autoConfigure).
 METADATA_KEY: Final = 'blueprint'
 MAX_WORKBOOKS: Final = 20
 
 
-class WorkbookBlueprint(InputModel):
+class WorkbookBlueprint(WorkbookShape):
     """A workbook of the blueprint, matched by `name` among the space's workbooks."""
-
-    name: Name
-    sheets: Annotated[list[SheetConfig], Field(max_length=MAX_SHEETS)] = Field(default_factory=list)
-    actions: Actions | None = None
-    labels: Labels | None = None
-    namespace: Namespace | None = None
-    metadata: JsonObject | None = None
-    settings: JsonObject | None = None
 
     @model_validator(mode='after')
     def _unique(self) -> 'WorkbookBlueprint':
@@ -42,16 +33,7 @@ class WorkbookBlueprint(InputModel):
         return [sheet.slug or slugify(sheet.name) for sheet in self.sheets]
 
     def for_space(self, space_id: str) -> WorkbookCreate:
-        return WorkbookCreate(
-            name=self.name,
-            space_id=space_id,
-            sheets=self.sheets,
-            actions=self.actions,
-            labels=self.labels,
-            namespace=self.namespace,
-            metadata=self.metadata,
-            settings=self.settings,
-        )
+        return WorkbookCreate.model_validate({**dict(self), 'space_id': space_id})
 
 
 class SpaceBlueprint(InputModel):

@@ -139,17 +139,23 @@ def slugify(name: str) -> str:
     return slug or 'sheet'
 
 
-class WorkbookCreate(InputModel):
-    """The body of POST /v1/workbooks."""
+class WorkbookShape(InputModel):
+    """What makes a workbook: its name, sheets and actions, and how it is labelled (a workbook to
+    create, or one a space blueprint describes)."""
 
     name: Name
-    space_id: ResourceId
     sheets: Annotated[list[SheetConfig], Field(max_length=MAX_SHEETS)] = Field(default_factory=list)
     actions: Actions | None = None
     labels: Labels | None = None
     namespace: Namespace | None = None
     metadata: JsonObject | None = None
     settings: JsonObject | None = None
+
+
+class WorkbookCreate(WorkbookShape):
+    """The body of POST /v1/workbooks."""
+
+    space_id: ResourceId
     environment_id: ResourceId | None = None
 
     @model_validator(mode='after')
