@@ -154,9 +154,10 @@ class PlanService:
         return self._store(tenant, job, merged, current)
 
     def _store(self, tenant: 'Tenant', job: Job, given: JobExecutionPlan, current: JobExecutionPlan | None) -> JobPlan:
-        sheets = self.sheets(tenant, job)
-        plan = checked(given, sheets, current)
         change = lifecycle.transition(Action.CHANGE_PLAN, self._clock())
+        if job.status not in change.sources:  # said before the sheets are read: a job that ran has no say
+            raise Conflict(lifecycle.explain_conflict(change, job), key='status')
+        plan = checked(given, self.sheets(tenant, job), current)
         change.expect['version'] = job.version  # a plan edited from a job read that is still current
         updated = self._jobs.apply_with_item(tenant, job.id, change, self._plans.item(tenant, job.id, plan))
         return JobPlan(job=updated, plan=plan)
