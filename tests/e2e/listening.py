@@ -6,33 +6,19 @@ Every wait polls something observable (the process's log, the API) until a bound
 
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import JOBS, ROOT, RunningStack, stack_environment
+from tests.e2e.polling import eventually
 
 EXAMPLES = ROOT / 'examples'
-WITHIN_SECONDS = 30
-T = TypeVar('T')
-
-
-def eventually(observe: Callable[[], T], done: Callable[[T], bool], what: str, within: float = WITHIN_SECONDS) -> T:
-    """Poll `observe` until `done` holds for what it returns; fail with the last observation at the deadline."""
-    deadline = time.monotonic() + within
-    while True:
-        seen = observe()
-        if done(seen):
-            return seen
-        if time.monotonic() > deadline:
-            pytest.fail(f'{what} within {within} s; last seen: {seen!r}')
-        time.sleep(0.1)  # the next poll
 
 
 @dataclass
@@ -81,21 +67,6 @@ def listening(
         yield running
     finally:
         running.stop()
-
-
-def job_of(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    response = client.get(f'/v1/jobs/{job_id}')
-    assert response.status_code == 200, response.text
-    return dict(response.json()['data'])
-
-
-def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    """The job once it is complete, failed or canceled."""
-    return eventually(
-        lambda: job_of(client, job_id),
-        lambda job: job['status'] in {'complete', 'failed', 'canceled'},
-        f'job {job_id} finished',
-    )
 
 
 def create(client: httpx.Client, **fields: Any) -> dict[str, Any]:

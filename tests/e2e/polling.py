@@ -1,5 +1,5 @@
-"""What the e2e tests of jobs share over HTTP: the `data` of an answer, and waiting for a job (or
-anything) by polling to a bounded deadline, as a user's script would."""
+"""What the e2e tests share over HTTP: the `data` of an answer, and waiting for a job (or anything
+observable) by polling to a bounded deadline, as a user's script would."""
 
 import time
 from collections.abc import Callable
@@ -18,21 +18,31 @@ def data(response: httpx.Response, status: int = 200) -> Any:
     return response.json()['data']
 
 
-def until(what: str, found: Callable[[], T | None], within: float = WITHIN_SECONDS) -> T:
-    """Poll `found` until it gives something; fail naming `what` after `within` seconds."""
+def eventually(observe: Callable[[], T], done: Callable[[T], bool], what: str, within: float = WITHIN_SECONDS) -> T:
+    """Poll `observe` until `done` holds for what it returns; fail with the last observation at the deadline."""
     deadline = time.monotonic() + within
-    while (result := found()) is None:
+    while True:
+        seen = observe()
+        if done(seen):
+            return seen
         if time.monotonic() > deadline:
-            pytest.fail(f'{what} did not happen within {within} s')
-        time.sleep(0.2)  # the next poll
-    return result
+            pytest.fail(f'{what} within {within} s; last seen: {seen!r}')
+        time.sleep(0.1)  # the next poll
+
+
+def until(what: str, found: Callable[[], T | None], within: float = WITHIN_SECONDS) -> T:
+    """Poll `found` until it gives something."""
+    seen = eventually(found, lambda result: result is not None, what, within)
+    assert seen is not None
+    return seen
+
+
+def job_of(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    return dict(data(client.get(f'/v1/jobs/{job_id}')))
 
 
 def finished(client: httpx.Client, job_id: str, within: float = WITHIN_SECONDS) -> dict[str, Any]:
     """The job once it is complete, failed or canceled."""
-
-    def poll() -> dict[str, Any] | None:
-        job = data(client.get(f'/v1/jobs/{job_id}'))
-        return dict(job) if job['status'] in FINISHED else None
-
-    return until(f'job {job_id} finishing', poll, within)
+    return eventually(
+        lambda: job_of(client, job_id), lambda job: job['status'] in FINISHED, f'job {job_id} finished', within
+    )

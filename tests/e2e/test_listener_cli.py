@@ -5,7 +5,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack, issue_key, run_cli
-from tests.e2e.listening import create, eventually, finished, listening
+from tests.e2e.listening import create, listening
+from tests.e2e.polling import eventually, finished
 
 pytestmark = pytest.mark.xdist_group('localstack')
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
-from tests.e2e.listening import EXAMPLES, create, finished
+from tests.e2e.listening import EXAMPLES, create
+from tests.e2e.polling import finished
 
 pytestmark = pytest.mark.xdist_group('localstack')
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack, issue_key
-from tests.e2e.listening import EXAMPLES, Listening, create, events_of, eventually, finished, job_of, listening
+from tests.e2e.listening import EXAMPLES, Listening, create, events_of, listening
+from tests.e2e.polling import data, eventually, finished, job_of
 
 pytestmark = pytest.mark.xdist_group('localstack')
 
@@ -261,3 +262,42 @@ def test_monitoring_middleware_logs_every_job_event(api, listen):
         )
         # (job:created and job:ready share a creation time and may be stored apart: their order may vary)
         assert sorted(lines) == sorted(expected)
+
+
+# ---------------------------------------------------------------- automap
+def test_automap_maps_an_extracted_upload_and_runs_a_plan_it_is_sure_of(api, listen):
+    with listen('automap.py'):
+        # GIVEN a space with the destination sheet, and a CSV uploaded into it for import
+        space = data(api.post('/v1/spaces', json={'name': 'Automap'}), 201)
+        sheet = {
+            'name': 'Contacts',
+            'slug': 'contacts',
+            'fields': [{'key': 'name', 'type': 'string'}, {'key': 'email', 'type': 'string'}],
+        }
+        destination = data(
+            api.post('/v1/workbooks', json={'name': 'CRM', 'spaceId': space['id'], 'sheets': [sheet]}), 201
+        )
+        upload = api.post(
+            '/v1/files',
+            data={'spaceId': space['id'], 'mode': 'import'},
+            files={'file': ('people.csv', b'Name,E-mail\nAnn,ann@x\nBob,bob@x\n', 'text/csv')},
+        )
+        assert upload.status_code == 201, upload.text
+
+        # WHEN the listener sees the extract complete, creates the map job, and sees its plan announced
+        def map_jobs() -> list[dict[str, Any]]:
+            jobs = data(api.get('/v1/jobs', params={'pageSize': '100'}))
+            return [job for job in jobs if job['operation'] == 'map' and job.get('destination') == destination['id']]
+
+        [job] = eventually(map_jobs, lambda found: len(found) == 1, 'the listener created the map job')
+        done = finished(api, job['id'])
+
+        # THEN the plan was sure of every edge, so the listener executed it, and the records are mapped
+        assert done['status'] == 'complete', done
+        assert job['input'] == {'isAutomap': True}
+        [contacts] = destination['sheets']
+        records = data(api.get(f'/v1/sheets/{contacts["id"]}/records'))['records']
+        assert [{key: cell['value'] for key, cell in record['values'].items()} for record in records] == [
+            {'name': 'Ann', 'email': 'ann@x'},
+            {'name': 'Bob', 'email': 'bob@x'},
+        ]
