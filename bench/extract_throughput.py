@@ -50,7 +50,6 @@ def baseline(client: Any, sheet_id: str, key: str) -> float:
     """Read, parse with the csv module, write the same items with raw BatchWriteItem."""
     import boto3
 
-    from jobs_core import ids
     from jobs_core.data_jobs import data_plane
 
     store = data_plane().record_store
@@ -61,25 +60,11 @@ def baseline(client: Any, sheet_id: str, key: str) -> float:
         text = s3.get_object(Bucket='jobs-bench-files', Key=key)['Body'].read().decode()
         reader = csv.reader(io.StringIO(text))
         header = next(reader)
-        pending: list[Any] = []
+        writer = setup.RawWriter(client)
         for position, row in enumerate(reader):
             values = {name: value for name, value in zip(header, row, strict=False) if value}
-            record = {
-                'id': ids.record_id_at(1_700_000_000_000, position, 'bench0'),
-                'values': values,
-                'errors': {},
-                'valid': True,
-                'metadata': {},
-                'version': 1,
-                'commitId': 'us_vr_bench',
-                'updatedAt': '2024-01-01T00:00:00.000Z',
-            }
-            pending.append({'PutRequest': {'Item': store.record_item(environment, sheet_id, record)}})
-            if len(pending) == 25:
-                setup.raw_write(client, pending)
-                pending = []
-        if pending:
-            setup.raw_write(client, pending)
+            writer.put(store.record_item(environment, sheet_id, setup.baseline_record(position, values)))
+        writer.flush()
         return time.perf_counter() - started
 
 

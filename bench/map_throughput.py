@@ -68,7 +68,6 @@ def mapped(source_sheet: str, source_workbook: str, target: Any) -> float:
 
 def baseline(client: Any, source_sheet: str, target_sheet: str) -> float:
     """Read the source a page at a time; write the same values with raw BatchWriteItem."""
-    from jobs_core import ids
     from jobs_core.data_jobs import data_plane
 
     plane = data_plane()
@@ -78,28 +77,14 @@ def baseline(client: Any, source_sheet: str, target_sheet: str) -> float:
     renamed = {'id': 'personId', 'name': 'fullName', 'email': 'email', 'city': 'city', 'notes': 'notes'}
     with setup.paused_gc():
         started = time.perf_counter()
+        writer = setup.RawWriter(client)
         position = 0
         for page, _ in plane.records.scan(setup.tenant(), sheet, page_size=250):
-            pending = []
             for record in page:
                 values = {renamed[key]: value for key, value in record['values'].items()}
-                item = {
-                    'id': ids.record_id_at(1_700_000_000_000, position, 'bench0'),
-                    'values': values,
-                    'errors': {},
-                    'valid': True,
-                    'metadata': {},
-                    'version': 1,
-                    'commitId': 'us_vr_bench',
-                    'updatedAt': '2024-01-01T00:00:00.000Z',
-                }
+                writer.put(store.record_item(environment, target_sheet, setup.baseline_record(position, values)))
                 position += 1
-                pending.append({'PutRequest': {'Item': store.record_item(environment, target_sheet, item)}})
-                if len(pending) == 25:
-                    setup.raw_write(client, pending)
-                    pending = []
-            if pending:
-                setup.raw_write(client, pending)
+        writer.flush()
         return time.perf_counter() - started
 
 

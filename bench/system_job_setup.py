@@ -162,7 +162,43 @@ class Calls:
 
 
 def raw_write(client: Any, requests: list[Any]) -> None:
-    """The baselines' writes: one BatchWriteItem of up to 25 requests, unprocessed ones sent again."""
-    while requests:
-        response = client.batch_write_item(RequestItems={'jobs-bench-data': requests})
-        requests = response.get('UnprocessedItems', {}).get('jobs-bench-data', [])
+    """Requests sent in BatchWriteItem calls of 25, the unprocessed ones sent again."""
+    for start in range(0, len(requests), 25):
+        batch = requests[start : start + 25]
+        while batch:
+            response = client.batch_write_item(RequestItems={'jobs-bench-data': batch})
+            batch = response.get('UnprocessedItems', {}).get('jobs-bench-data', [])
+
+
+class RawWriter:
+    """The baselines' writes: items put with raw BatchWriteItem, 25 a call, nothing else (no
+    validation, no counts, no guard)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._pending: list[Any] = []
+
+    def put(self, item: Any) -> None:
+        self._pending.append({'PutRequest': {'Item': item}})
+        if len(self._pending) == 25:
+            self.flush()
+
+    def flush(self) -> None:
+        raw_write(self._client, self._pending)
+        self._pending = []
+
+
+def baseline_record(position: int, values: dict[str, Any]) -> dict[str, Any]:
+    """A record as the baselines write it: the shape the record service stores, an id per position."""
+    from jobs_core import ids
+
+    return {
+        'id': ids.record_id_at(1_700_000_000_000, position, 'bench0'),
+        'values': values,
+        'errors': {},
+        'valid': True,
+        'metadata': {},
+        'version': 1,
+        'commitId': 'us_vr_bench',
+        'updatedAt': '2024-01-01T00:00:00.000Z',
+    }
