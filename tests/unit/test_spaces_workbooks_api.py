@@ -124,6 +124,13 @@ def test_workbook_update_and_delete(data_api):
     assert (patched.data['name'], patched.data['actions'], len(patched.data['sheets'])) == ('Renamed', [], 1)
     assert data_api.call('PATCH', f'/v1/workbooks/{workbook["id"]}', {'sheets': []}).status == 400
 
+    # an action given is stored as given (no null keys), and a field set to null is removed
+    action = {'operation': 'submit', 'label': 'Submit'}
+    patched = data_api.call('PATCH', f'/v1/workbooks/{workbook["id"]}', {'actions': [action], 'labels': ['a']})
+    assert patched.data['actions'] == [action]
+    patched = data_api.call('PATCH', f'/v1/workbooks/{workbook["id"]}', {'labels': None})
+    assert 'labels' not in patched.data and patched.data['actions'] == [action]
+
     reply = data_api.call('DELETE', f'/v1/workbooks/{workbook["id"]}')
     assert reply.status == 200
     assert data_api.call('GET', f'/v1/workbooks/{workbook["id"]}').status == 404

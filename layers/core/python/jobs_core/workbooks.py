@@ -124,9 +124,10 @@ class WorkbookService:
         return workbooks, page
 
     def update(self, tenant: 'Tenant', workbook_id: str, body: WorkbookUpdate) -> Workbook:
-        changes = body.model_dump(by_alias=True, include=body.model_fields_set, mode='json')
-        assign = {name: value for name, value in changes.items() if value is not None}
-        remove = frozenset(name for name, value in changes.items() if value is None)
+        cleared = {name for name in body.model_fields_set if getattr(body, name) is None}
+        # A field set to null is removed; what is set is stored as a create stores it (no null keys inside).
+        assign = body.model_dump(by_alias=True, include=body.model_fields_set - cleared, exclude_none=True, mode='json')
+        remove = frozenset(body.model_dump(by_alias=True, include=cleared))
         item = self._catalog.update(
             'workbook',
             tenant.environment_id,
