@@ -29,7 +29,12 @@ class ConfigModel(BaseModel):
     """A configuration object: camelCase, unknown keys kept as given and returned."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True, extra='allow'
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra='allow',
+        defer_build=True,
     )
 
 

@@ -28,7 +28,9 @@ FieldKey = Annotated[str, Field(min_length=1, max_length=255)]
 class _Config(BaseModel):
     """A job config: camelCase; an unknown key is an error (a misspelt filter must not widen a delete)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra='forbid')
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra='forbid', defer_build=True
+    )
 
 
 class RecordSelection(_Config):
