@@ -79,6 +79,7 @@ def dev(
         out.print(f'AWS (moto) endpoint: {info.moto_endpoint}   Event bus: {info.bus}', markup=False)
         if subscribed:
             out.print(f'Listeners: {", ".join(subscribed)}', markup=False)
+        out.file.flush()  # the key at once, also when stdout is a pipe or a file
 
     try:
         stack.run(ready, prepare=prepare)

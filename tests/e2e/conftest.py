@@ -57,7 +57,8 @@ def run_cli(*args: str, remove: tuple[str, ...] = (), **env: str) -> subprocess.
 
 
 def start_stack(log: Path, api_key: str | None = None, listeners: tuple[Path, ...] = ()) -> RunningStack:
-    """Start `jobs dev` on a free port and return once `/health` answers 200."""
+    """Start `jobs dev` on a free port and return once `/health` answers 200 and it has printed its
+    banner (the key, the endpoints: printed once it serves)."""
     port = free_port()
     # Retries of the event path (Lambda's and EventBridge's) a fifth of a second apart, not one.
     extra = {'PORT': str(port), 'JOBS_LOCAL_RETRY_SECONDS': '0.2'} | ({'JOBS_API_KEY': api_key} if api_key else {})
@@ -76,7 +77,10 @@ def start_stack(log: Path, api_key: str | None = None, listeners: tuple[Path, ..
         if process.poll() is not None:
             pytest.fail(f'jobs dev exited with {process.returncode} before it was ready:\n{stack.output()}')
         try:
-            if httpx.get(f'{stack.url}/health', timeout=2).status_code == 200:
+            if (
+                'Jobs local stack ready' in stack.output()
+                and httpx.get(f'{stack.url}/health', timeout=2).status_code == 200
+            ):
                 return stack
         except httpx.TransportError:
             pass
