@@ -37,8 +37,12 @@ def test_names_are_read_as_words(text, expected):
         ('名前', '名前', 1.0, 1.0),
         ('E-mail', 'email', 1.0, 1.0),
         ('Qty', 'quantity', 0.7, 0.8),  # an abbreviation
-        ('Phone Number', 'phone', 0.55, 0.8),
-        ('Last Name', 'Surname', 0.0, 0.7),  # at most weak: only "name" is shared
+        ('Phone Number', 'phone', 0.9, 0.9),
+        ('Phone Number', 'phone extension', 0.4, 0.6),
+        ('Last Name', 'Surname', 0.9, 0.9),  # synonyms
+        ('Telephone', 'phoneNumber', 0.9, 0.9),
+        ('Postcode', 'ZIP', 0.9, 0.9),
+        ('Surname', 'First Name', 0.3, 0.3),  # two fields known to differ
         ('zip', 'name', 0.0, 0.4),
     ],
 )

@@ -63,12 +63,37 @@ def _compact(text: str) -> str:
     return words(text).replace(' ', '')
 
 
+# Names files give the fields people import most, that no spelling similarity joins (English only): a
+# name of a group and a name of the same group are a strong match.
+_SYNONYMS: Final = (
+    ('firstname', 'givenname', 'forename', 'fname'),
+    ('lastname', 'surname', 'familyname', 'lname'),
+    ('email', 'emailaddress', 'mail', 'emailid'),
+    ('phone', 'phonenumber', 'telephone', 'tel', 'mobile', 'cellphone', 'mobilephone', 'mobilenumber'),
+    ('zip', 'zipcode', 'postcode', 'postalcode'),
+    ('company', 'companyname', 'organization', 'organisation', 'employer'),
+    ('dob', 'dateofbirth', 'birthdate', 'birthday'),
+    ('address', 'streetaddress', 'street', 'addressline1', 'address1'),
+    ('state', 'province', 'stateprovince'),
+    ('city', 'town'),
+    ('name', 'fullname'),
+)
+_GROUP: Final = {name: group for group, names in enumerate(_SYNONYMS) for name in names}
+SYNONYM_SCORE: Final = 0.9
+KNOWN_APART: Final = 0.3
+
+
 def similarity(a: str, b: str) -> float:
-    """From 0 to 1: 1 when the two read the same once normalised, else rapidfuzz's best of word order
-    (token sort) and spelling (plain ratio of the words run together), or an abbreviation's score."""
+    """From 0 to 1: 1 when the two read the same once normalised; SYNONYM_SCORE for known synonyms
+    (`Surname`, `lastName`) and KNOWN_APART for names of two known fields (`Surname`, `firstName`);
+    else rapidfuzz's best of word order (token sort) and spelling (plain ratio of the words run
+    together), or an abbreviation's score."""
     short, long = sorted((_compact(a), _compact(b)), key=len)
     if short == long:
         return 1.0 if short else 0.0
+    if short in _GROUP and long in _GROUP:
+        # Both known: the same field, or two fields known to differ however alike they are spelt.
+        return SYNONYM_SCORE if _GROUP[short] == _GROUP[long] else KNOWN_APART
     scores = [fuzz.token_sort_ratio(words(a), words(b)) / 100, fuzz.ratio(short, long) / 100]
     if _abbreviates(short, long):
         scores.append(0.7 + 0.1 * len(short) / len(long))
