@@ -183,8 +183,7 @@ class PlanService:
             found.append(sheet)
         return MapSheets(*found)
 
-    def propose(self, tenant: 'Tenant', job: Job) -> JobExecutionPlan:
-        sheets = self.sheets(tenant, job)
+    def propose(self, tenant: 'Tenant', sheets: MapSheets) -> JobExecutionPlan:
         page, _ = next(self._records.scan(tenant, sheets.source, page_size=mapping.SAMPLE_ROWS))
         samples = [record['values'] for record in page]
         return mapping.propose(list(sheets.source.fields.values()), samples, list(sheets.destination.fields.values()))
@@ -196,7 +195,7 @@ class PlanService:
         if self._plans.get(tenant, job.id) is not None:
             return None
         try:
-            plan = self.propose(tenant, job)
+            plan = self.propose(tenant, self.sheets(tenant, job))
             item = self._plans.item(tenant, job.id, plan)
         except BadRequest as unplannable:
             self._fail(tenant, job, f'The job cannot be planned: {unplannable.message}')

@@ -54,10 +54,11 @@ class Map:
 
     def prepare(self, context: Context) -> Plan:
         sheets = self._sheets(context)
-        if self._plan_store.get(context.tenant, context.job.id) is None:
-            plan = self._plans.propose(context.tenant, context.job)
+        plan = self._plan_store.get(context.tenant, context.job.id)
+        if plan is None:
+            plan = self._plans.propose(context.tenant, sheets)
             self._plan_store.put_if_absent(context.tenant, context.job.id, plan)
-        self._plan(context, sheets)  # fails the job now, before a record is written, if it no longer fits
+        self._fitting(plan, sheets)  # fails the job now, before a record is written, if it no longer fits
         cursor = {
             'sourceSheetId': sheets.source.id,
             'destinationSheetId': sheets.destination.id,
@@ -153,6 +154,10 @@ class Map:
         plan = self._plan_store.get(context.tenant, context.job.id)
         if plan is None:
             raise OperationFailed(f'Job {context.job.id} has no plan')
+        return self._fitting(plan, sheets)
+
+    @staticmethod
+    def _fitting(plan: 'JobExecutionPlan', sheets: MapSheets) -> 'JobExecutionPlan':
         try:
             return checked(plan, sheets)
         except BadRequest as stale:
