@@ -288,7 +288,7 @@ class JobService:
     ) -> Job:
         """`change` and an item that belongs with the job (its plan), written together or not at all;
         refused as any change of the job is (404, 409), or when `item_is_new` and the item exists."""
-        return self._apply(tenant, job_id, change, self._clock(), (item, item_is_new))
+        return self._apply(tenant, job_id, change, self._clock(), item, item_is_new=item_is_new)
 
     def _apply(
         self,
@@ -296,7 +296,9 @@ class JobService:
         job_id: str,
         change: Change,
         stamp: datetime,
-        item: 'tuple[dict[str, AttributeValueTypeDef], bool] | None' = None,
+        item: 'dict[str, AttributeValueTypeDef] | None' = None,
+        *,
+        item_is_new: bool = False,
     ) -> Job:
         if PART_ID.match(job_id) and lifecycle.touches_terminal(change):
             return self._apply_to_part(tenant, job_id, change, stamp)
@@ -304,9 +306,8 @@ class JobService:
             if item is None:
                 job = self._store.apply(tenant, job_id, change, format_timestamp(stamp))
             else:
-                put, is_new = item
                 job = self._store.apply_with_item(
-                    tenant, job_id, change, format_timestamp(stamp), put, item_is_new=is_new
+                    tenant, job_id, change, format_timestamp(stamp), item, item_is_new=item_is_new
                 )
         except ConditionFailed as failed:
             if failed.current is None:
