@@ -18,10 +18,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
-from jobs_core.categorize import NONE, Category, option_text
+from jobs_core.categorize import NONE, Category
 from jobs_core.errors import ServiceUnavailable
 from jobs_core.observability import logger
 from jobs_core.system.operations import OperationFailed
+from jobs_core.validation import text_of
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -168,9 +169,9 @@ def _option(chosen: Any, options: Sequence['EnumOption']) -> 'OptionValue | None
     for option in options:
         if chosen == option.value and type(chosen) is type(option.value):
             return option.value
-    text = option_text(chosen) if isinstance(chosen, bool | int | float) else str(chosen)
+    text = text_of(chosen) if isinstance(chosen, bool | int | float) else str(chosen)
     for option in options:
-        if text == option_text(option.value):
+        if text == text_of(option.value):
             return option.value
     for option in options:
         if option.label and text.casefold() == option.label.casefold():

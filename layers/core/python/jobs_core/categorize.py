@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from rapidfuzz import fuzz
 
 from jobs_core.mapping import words
+from jobs_core.validation import text_of
 
 if TYPE_CHECKING:
     from jobs_core.models.workbook import EnumOption, OptionValue
@@ -63,12 +64,6 @@ def normalized(text: str) -> str:
     return words(text)
 
 
-def option_text(value: 'OptionValue') -> str:
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
 class LocalCategorizer:
     """String and token similarity, not a language model (see the module's docstring). An exact match
     (after normalising) is confidence 1.0; anything else at most 0.99."""
@@ -84,7 +79,7 @@ class LocalCategorizer:
         self, values: Sequence[str], options: Sequence['EnumOption'], instructions: str | None = None
     ) -> dict[str, Category]:
         candidates = [
-            (option.value, [normalized(text) for text in (option.label, option_text(option.value)) if text])
+            (option.value, [normalized(text) for text in (option.label, text_of(option.value)) if text])
             for option in options
         ]
         return {value: self._best(normalized(value), candidates) for value in dict.fromkeys(values)}

@@ -39,6 +39,13 @@ def is_empty(value: Any) -> bool:
     return value is None or value in ('', [])
 
 
+def text_of(value: Any) -> str:
+    """A value as text: a boolean as JSON writes it (`true`), anything else as Python does."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
 def message(text: str, source: str | None = None) -> dict[str, str]:
     found = {'type': 'error', 'message': text}
     if source:

@@ -25,6 +25,7 @@ from jobs_core.system.guards import Running
 from jobs_core.system.operations import Budget, Context, OperationFailed, Step
 from jobs_core.system.record_edits import _RecordEdit
 from jobs_core.system.selection import Chosen, check_fields, chosen
+from jobs_core.validation import is_empty, text_of
 
 if TYPE_CHECKING:
     from jobs_core.jobs import JobService
@@ -170,7 +171,11 @@ def _target(sheet: 'SheetState', config: AiAssistJobConfig) -> 'SheetField':
 def _wanted(record: 'Stored', config: AiAssistJobConfig) -> str | None:
     """The source value to categorise, as text; None when the record is to be left as it is."""
     target = config.target_field
-    if not config.overwrite and not _empty(record['values'].get(target)) and target not in (record.get('errors') or {}):
+    if (
+        not config.overwrite
+        and not is_empty(record['values'].get(target))
+        and target not in (record.get('errors') or {})
+    ):
         return None  # a valid value already: kept
     return _text(record['values'].get(config.source_field))
 
@@ -181,15 +186,9 @@ def _categorised_by(record: 'Stored', target_field: str, job_id: str) -> bool:
     return isinstance(given, dict) and given.get('jobId') == job_id
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value in ('', [])
-
-
 def _text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, str | int | float):
-        return str(value).strip() or None
+    if isinstance(value, bool | str | int | float):
+        return text_of(value).strip() or None
     if isinstance(value, list):
         return ', '.join(text for item in value if (text := _text(item))) or None
     return None

@@ -16,6 +16,7 @@ from jobs_core.system.configs import DeleteRecordsJobConfig, FindAndReplaceJobCo
 from jobs_core.system.guards import Running
 from jobs_core.system.operations import Budget, Completion, Context, JobStopped, OperationFailed, Plan, Step
 from jobs_core.system.selection import PAGE_SIZE, Chosen, check_fields, chosen, read_page
+from jobs_core.validation import is_empty, text_of
 
 if TYPE_CHECKING:
     from jobs_core.jobs import JobService
@@ -258,32 +259,22 @@ def _pushed_search(config: FindAndReplaceJobConfig, field_type: str | None) -> s
     return None
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value in ('', [])
-
-
 def _replaced(record: 'Stored', config: FindAndReplaceJobConfig) -> tuple[Any] | None:
     """(new value,) when `find` matches the record's value, else None."""
     value = record['values'].get(config.field_key)
     find, replace = config.find, config.replace
     if find is None or find in ('', '""'):
-        return (replace,) if _empty(value) and not _empty(replace) else None
+        return (replace,) if is_empty(value) and not is_empty(replace) else None
     exact = _exact(find)
     if exact is not None:
-        return (replace,) if not _empty(value) and _text(value) == exact and value != replace else None
+        return (replace,) if not is_empty(value) and text_of(value) == exact and value != replace else None
     if not isinstance(find, str):
         same_kind = isinstance(value, bool) == isinstance(find, bool)
         return (replace,) if same_kind and value == find and value != replace else None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
-    text = _text(value)
+    text = text_of(value)
     if find not in text:
         return None
-    new = text.replace(find, '' if replace is None else _text(replace))
+    new = text.replace(find, '' if replace is None else text_of(replace))
     return (new,) if new != text else None
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
