@@ -130,8 +130,7 @@ class PlanService:
     # ------------------------------------------------------------ the API
     def get(self, tenant: 'Tenant', job_id: str) -> JobPlan:
         job, plan = self._plans.read(tenant, job_id)
-        if job is None:
-            raise NotFound(f'Job {job_id} not found', key='jobId')
+        job = _plannable(job, job_id)
         if plan is None:
             raise _no_plan(job)
         return JobPlan(job=job, plan=plan)
@@ -314,8 +313,7 @@ def _plannable(job: Job | None, job_id: str) -> Job:
 
 
 def _no_plan(job: Job) -> Exception:
-    if not lifecycle.planned(job.type, job.operation):
-        return NotFound(f'Job {job.id} has no plan: only workbook:map jobs have one', key='jobId')
+    """Why a job that plans has no plan yet."""
     if job.status == 'planning':
         return Conflict(f'The plan of job {job.id} is being computed; job:updated tells when it is ready', key='plan')
     if job.status == 'created':
