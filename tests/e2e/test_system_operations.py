@@ -12,15 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.polling import data
+
 pytestmark = pytest.mark.xdist_group('localstack')
 
 ROWS = 50_000
 WITHIN_SECONDS = 300  # moto serves every call in Python: generous, and bounded
-
-
-def data(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()['data']
 
 
 def watch(client: httpx.Client, job_id: str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
